@@ -174,11 +174,9 @@ def check_int(value: Any, name: str, *, min_value: int | None = None) -> int:
     """Return ``value`` as an int after checking it is an integer (not bool) >= ``min_value``."""
     if isinstance(value, Tensor) and value.numel() == 1 and not value.is_floating_point():
         value = int(value.item())
-    if isinstance(value, bool) or not isinstance(value, int):
-        if hasattr(value, "__index__"):
-            value = value.__index__()
-        else:
-            raise WrongTypeError(f"{name} must be an integer, got {describe(value)}")
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise WrongTypeError(f"{name} must be an integer, got {describe(value)}")
+    value = value.__index__()  # int, numpy integers
     if min_value is not None and value < min_value:
         raise ValueRangeError(f"{name} must be >= {min_value}, got {value}")
     return int(value)

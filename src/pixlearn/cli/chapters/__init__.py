@@ -1,0 +1,16 @@
+"""The chapters of `pixlearn demo`: one module per syllabus chapter that has landed.
+
+A chapter is a :class:`~pixlearn.cli.chapters.base.Chapter`: a title, an introduction and a list
+of named steps. Each step receives the chapter's report section and the demo settings, computes
+on built-in data, and adds figures and measured metrics to the section. Later chapters append
+themselves to :data:`CHAPTERS`.
+"""
+
+from __future__ import annotations
+
+from pixlearn.cli.chapters.base import Chapter, DemoSettings
+from pixlearn.cli.chapters.imaging import IMAGING
+
+CHAPTERS: list[Chapter] = [IMAGING]
+
+__all__ = ["CHAPTERS", "Chapter", "DemoSettings"]

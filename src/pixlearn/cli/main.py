@@ -1,0 +1,92 @@
+"""The `pixlearn` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+import pixlearn
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="pixlearn",
+    help="Machine learning in image processing, end to end.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+simulate_app = typer.Typer(help="Simulate images with perfect ground truth.", no_args_is_help=True)
+app.add_typer(simulate_app, name="simulate")
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"pixlearn {pixlearn.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Machine learning in image processing, end to end."""
+
+
+@app.command()
+def info() -> None:
+    """Print the environment (pixlearn, Python, torch, devices, threads) and the modules."""
+    from pixlearn.cli.info import print_info
+
+    print_info()
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", help="Folder for report.html.")] = Path("runs/demo"),
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes; about 1 minute.")] = False,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of every random step.")] = 0,
+) -> None:
+    """Run every implemented chapter on built-in data and write OUT/report.html."""
+    from pixlearn.cli.demo import run_demo
+
+    _, ok = run_demo(out, quick=quick, seed=seed)
+    if not ok:
+        raise typer.Exit(code=1)
+
+
+@simulate_app.command("microscope")
+def simulate_microscope(
+    n: Annotated[int, typer.Option("--n", min=1, help="Number of images.")] = 8,
+    out: Annotated[Path, typer.Option("--out", help="Output folder.")] = Path(
+        "runs/simulate/microscope"
+    ),
+    size: Annotated[int, typer.Option("--size", min=16, help="Image side in pixels.")] = 256,
+    na: Annotated[float, typer.Option("--na", help="Numerical aperture.")] = 0.8,
+    photons: Annotated[
+        float, typer.Option("--photons", help="Expected photons at intensity 1.")
+    ] = 200.0,
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+) -> None:
+    """Write N simulated fluorescence images and their label masks as TIFF files."""
+    from rich.console import Console
+
+    from pixlearn.imaging.microscope import VirtualMicroscope, simulate_dataset
+
+    microscope = VirtualMicroscope(na=na, photons=photons)
+    path = simulate_dataset(n, out, size=size, microscope=microscope, seed=seed)
+    Console().print(f"wrote {n} images and masks to [bold]{path}[/bold]")
+
+
+def main() -> None:
+    """Entry point of the console script."""
+    app()
+
+
+if __name__ == "__main__":
+    main()
