@@ -8,11 +8,7 @@ from __future__ import annotations
 
 from pixlearn.imaging.bayer import BAYER_PATTERNS, bayer_mask, bayer_mosaic, demosaic
 from pixlearn.imaging.blur import BOUNDARIES, Blur, blur
-from pixlearn.imaging.microscope import MAX_NA, GroundTruth, VirtualMicroscope, simulate_dataset
-from pixlearn.imaging.noise import gaussian_noise, poisson_noise, salt_and_pepper, uniform_noise
-from pixlearn.imaging.otf import cutoff_frequency, mtf, otf2psf, psf2otf, radial_profile
-from pixlearn.imaging.psf import airy_psf, defocus_psf, gaussian_psf, motion_psf
-from pixlearn.imaging.sampling import antialias_filter, downsample, quantize
+from pixlearn.imaging.calibration import CalibrationResult, calibrate_camera
 from pixlearn.imaging.camera import (
     distort_points,
     project_points,
@@ -20,5 +16,9 @@ from pixlearn.imaging.camera import (
     undistort_points,
     vector_from_rotation,
 )
-from pixlearn.imaging.calibration import CalibrationResult, calibrate_camera
 from pixlearn.imaging.checkerboard import find_checkerboard_corners, render_checkerboard
+from pixlearn.imaging.microscope import MAX_NA, GroundTruth, VirtualMicroscope, simulate_dataset
+from pixlearn.imaging.noise import gaussian_noise, poisson_noise, salt_and_pepper, uniform_noise
+from pixlearn.imaging.otf import cutoff_frequency, mtf, otf2psf, psf2otf, radial_profile
+from pixlearn.imaging.psf import airy_psf, defocus_psf, gaussian_psf, motion_psf
+from pixlearn.imaging.sampling import antialias_filter, downsample, quantize

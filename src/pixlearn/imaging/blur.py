@@ -112,8 +112,12 @@ def blur(image: Tensor, psf: Tensor, *, boundary: str = "circular") -> Tensor:
     """
     check_image(image, "image", floating=True, finite=False)
     # any NaN/Inf makes the sum NaN/Inf: one cheap reduction, the exact count only on failure
+    scale = None
     if image.numel() and not bool(torch.isfinite(image.sum())):
         check_finite(image, "image")
+        # finite values whose sum overflows (~1e38 in float32) would overflow the FFT too:
+        # blur is linear, so blur the image divided by its largest magnitude, then scale back
+        scale = image.detach().abs().amax()
     _check_psf(psf)
     check_choice(boundary, "boundary", BOUNDARIES)
     try:
@@ -123,7 +127,7 @@ def blur(image: Tensor, psf: Tensor, *, boundary: str = "circular") -> Tensor:
             f"psf leading dims must broadcast against the image's {tuple(image.shape[:-2])}, "
             f"got {describe(psf)}"
         ) from None
-    x = _fft_dtype(image)
+    x = _fft_dtype(image if scale is None else image / scale)
     kernel = psf.to(dtype=x.dtype, device=x.device)
     if 0 in lead:  # a zero-size batch: nothing to transform (MKL refuses empty FFTs)
         return image.new_zeros(*lead, *image.shape[-2:])
@@ -152,7 +156,8 @@ def blur(image: Tensor, psf: Tensor, *, boundary: str = "circular") -> Tensor:
     else:
         spectrum = spectrum * otf
     full = torch.fft.irfft2(spectrum, s=(n, m))  # (..., N, M)
-    return full[..., oy : oy + h, ox : ox + w].to(image.dtype)
+    out = full[..., oy : oy + h, ox : ox + w]
+    return (out if scale is None else out * scale).to(image.dtype)
 
 
 def _extend(x: Tensor, pads: tuple[int, int, int, int], boundary: str) -> Tensor:

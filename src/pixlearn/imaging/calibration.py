@@ -1,4 +1,4 @@
-"""Camera calibration by Zhang's method: homographies, closed-form intrinsics, then bundle refinement.
+"""Camera calibration by Zhang's method: homographies, closed-form intrinsics, then refinement.
 
 From several views of a planar target (a checkerboard, points on ``z = 0``) Zhang's method recovers
 the whole camera chain of :mod:`pixlearn.imaging.camera`:
@@ -52,7 +52,7 @@ class CalibrationResult:
     iterations: int
 
     @property
-    def R(self) -> Tensor:  # noqa: N802 (the matrix's usual name)
+    def R(self) -> Tensor:
         """Per-view rotation matrices, shape ``(M, 3, 3)``."""
         return rotation_from_vector(self.rvecs)
 
@@ -95,7 +95,7 @@ def _normalise(p: Tensor) -> Tensor:
 
 
 def _homography(src: Tensor, dst: Tensor) -> Tensor:
-    """Normalised DLT: the ``H`` with ``dst ~ H src`` (homogeneous), least squares over ``N >= 4``."""
+    """Normalised DLT: the ``H`` with ``dst ~ H src`` (homogeneous), least squares, ``N >= 4``."""
     Ts, Td = _normalise(src), _normalise(dst)
     s = src @ Ts[:2, :2].T + Ts[:2, 2]  # (N, 2), normalised
     d = dst @ Td[:2, :2].T + Td[:2, 2]
@@ -264,7 +264,7 @@ def calibrate_camera(
         )
     if len(objs) < 3:
         raise ShapeError(f"object_points must hold at least 3 views, got {len(objs)}")
-    for i, (o, p) in enumerate(zip(objs, imgs)):
+    for i, (o, p) in enumerate(zip(objs, imgs, strict=True)):
         if o.shape[0] != p.shape[0]:
             raise ShapeError(
                 f"image_points[{i}] has {p.shape[0]} points but object_points[{i}] has {o.shape[0]}"
@@ -285,7 +285,9 @@ def calibrate_camera(
         dtype=torch.float64,
         device=device,
     )
-    Hs = [_homography(o[:, :2], p @ T[:2, :2].T + T[:2, 2]) for o, p in zip(objs, imgs)]
+    Hs = [
+        _homography(o[:, :2], p @ T[:2, :2].T + T[:2, 2]) for o, p in zip(objs, imgs, strict=True)
+    ]
     K0 = torch.linalg.solve(T, _intrinsics_closed_form(Hs))
     # 3. per-view extrinsics from the pixel-space homographies T^-1 H
     poses = [_pose(K0, torch.linalg.solve(T, H)) for H in Hs]
@@ -317,8 +319,14 @@ def calibrate_camera(
         return (uv - U).reshape(-1)  # (2P,)
 
     x0 = torch.cat(
-        [K0[0, 0, None], K0[1, 1, None], K0[:2, 2], torch.zeros_like(K0[0, :3]), K0.new_zeros(2)]
-        + [rvecs0.reshape(-1), tvecs0.reshape(-1)]
+        [
+            K0[0, 0, None],  # fx
+            K0[1, 1, None],  # fy
+            K0[:2, 2],  # cx, cy
+            K0.new_zeros(5),  # k1, k2, p1, p2, k3: no distortion to start with
+            rvecs0.reshape(-1),
+            tvecs0.reshape(-1),
+        ]
     )
     row_view = view.repeat_interleave(2)  # (2P,) the view of each residual
     rows = torch.arange(len(row_view), device=device)

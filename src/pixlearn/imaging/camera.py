@@ -66,7 +66,11 @@ def rotation_from_vector(rvec: Tensor) -> Tensor:
     Notes:
         Rodrigues' formula, with :math:`\theta = \lVert r \rVert` and :math:`[r]_\times` the
         cross-product matrix:
-        :math:`R = I + \frac{\sin\theta}{\theta}[r]_\times + \frac{1-\cos\theta}{\theta^2}[r]_\times^2`.
+
+        .. math::
+            R = I + \frac{\sin\theta}{\theta}[r]_\times
+                + \frac{1-\cos\theta}{\theta^2}[r]_\times^2
+
         Near :math:`\theta = 0` both coefficients use their Taylor series, so the function and its
         gradient are exact at zero too.
 

@@ -23,7 +23,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive, pair
-from pixlearn._core.errors import ShapeError
 from pixlearn.imaging.camera import project_points, rotation_from_vector, undistort_points
 
 __all__ = ["find_checkerboard_corners", "render_checkerboard"]
@@ -119,7 +118,7 @@ def render_checkerboard(
     corners = project_points(board.to(K) * a, K, R, t, dist)  # (rows * cols, 2)
     Rm = R.to(K) if R.dim() == 2 else rotation_from_vector(R.to(K))
     t = t.to(K)
-    dark, light, background = levels
+    dark, light, background = (torch.tensor(v, dtype=dtype, device=device) for v in levels)
     # sub-sample offsets inside a pixel (centre at the integer position): a rank-1 lattice of
     # n = ss^2 points, no two in the same row or column, so an edge is placed to 1/n pixel
     n = ss * ss

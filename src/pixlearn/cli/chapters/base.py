@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from matplotlib.figure import Figure
 
 from pixlearn.viz.report import Section
 
-__all__ = ["Chapter", "DemoSettings", "Step"]
+__all__ = ["Chapter", "DemoSettings", "Step", "image_axes", "psnr"]
 
 
 @dataclass(frozen=True)
@@ -43,3 +45,17 @@ class Chapter:
             return fn
 
         return register
+
+
+def image_axes(fig: Figure, n: int, rows: int = 1) -> list:
+    """``rows x n`` axes for showing images: no ticks, no frame."""
+    axes = fig.subplots(rows, n, squeeze=False).ravel().tolist()
+    for ax in axes:
+        ax.set_axis_off()
+    return axes
+
+
+def psnr(x: torch.Tensor, ref: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB for images in [0, 1]: ``10 log10(1 / MSE)``."""
+    mse = float(((x - ref) ** 2).mean())
+    return 10 * math.log10(1.0 / mse) if mse > 0 else math.inf
