@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
+
+# Under pytest-xdist each worker is its own process: one intra-op thread per worker keeps
+# 2 workers on 2 cores from oversubscribing them (OpenMP threads spinning against each other
+# made some tests 10x slower).
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    torch.set_num_threads(1)
 
 
 @pytest.fixture(autouse=True)

@@ -124,7 +124,7 @@ def test_check_choice_lists_the_options():
 def test_check_tensor():
     x = torch.zeros(1)
     assert check_tensor(x, "x") is x
-    with pytest.raises(WrongTypeError, match="x must be a torch.Tensor, got list"):
+    with pytest.raises(WrongTypeError, match=r"x must be a torch\.Tensor, got list"):
         check_tensor([1.0], "x")
 
 

@@ -76,7 +76,9 @@ def blur(image: Tensor, psf: Tensor, *, boundary: str = "circular") -> Tensor:
 
     Returns:
         The blurred image, shape ``broadcast(image.shape[:-2], psf.shape[:-2]) + (H, W)``,
-        dtype of ``image`` (float16/bfloat16 are computed in float32).
+        dtype of ``image`` (float16/bfloat16 are computed in float32). It may be a
+        non-contiguous view (a crop of the padded result). Finite values so large that their
+        sum overflows are blurred after dividing by the largest magnitude, then scaled back.
 
     Shape:
         ``(..., H, W), (..., h, w) -> (..., H, W)``.

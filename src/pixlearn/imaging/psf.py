@@ -61,8 +61,9 @@ def gaussian_psf(
 
     Notes:
         The continuous Gaussian is sampled at the pixel centres (not integrated over the pixel),
-        so that its OTF is the closed form :math:`e^{-2\pi^2\sigma^2 f^2}` up to truncation and
-        aliasing (both below 1e-8 for :math:`1 \le \sigma` and a window of :math:`\pm 6\sigma`):
+        so that its OTF is the closed form :math:`e^{-2\pi^2\sigma^2 f^2}` up to aliasing, about
+        :math:`e^{-\pi^2\sigma^2/2}` (7e-3 for :math:`\sigma = 1`, 3e-9 for :math:`\sigma = 2`),
+        and truncation to the window (negligible beyond :math:`\pm 6\sigma`):
 
         .. math::
             h(y, x) \propto \exp\left(-\frac{y^2}{2\sigma_y^2} - \frac{x^2}{2\sigma_x^2}\right).
@@ -129,6 +130,8 @@ def airy_psf(
         (:func:`pixlearn.imaging.cutoff_frequency`); sample with
         ``pixel_size < wavelength / (4 * na)`` (Nyquist) to keep it alias-free. Integrating
         over the pixel keeps the PSF correct when the pattern is smaller than a pixel.
+        ``torch.special.bessel_j1`` is accurate to about 5e-7 (absolute) for :math:`5 < v < 25`
+        in float64 (measured against SciPy), so the PSF is good to about 1e-6 of its peak.
 
     Example:
         >>> p = airy_psf(15, wavelength=0.5, na=0.8, pixel_size=0.1)

@@ -178,7 +178,8 @@ body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto;
 h1 {{ margin-bottom: 0; }} .sub {{ color: #666; margin-top: .2em; }}
 table {{ border-collapse: collapse; margin: 1em 0; }}
 td, th {{ border: 1px solid #ccc; padding: .3em .7em; text-align: left; }}
-th {{ background: #f3f3f3; }} .ok {{ color: #17803d; }} .bad {{ color: #c0392b; font-weight: bold; }}
+th {{ background: #f3f3f3; }} .ok {{ color: #17803d; }}
+.bad {{ color: #c0392b; font-weight: bold; }}
 figure {{ margin: 1.5em 0; }} img {{ max-width: 100%; }}
 figcaption {{ color: #555; font-size: .9em; }} pre.error {{ background: #fdecea; padding: 1em; }}
 section {{ border-top: 1px solid #ddd; margin-top: 2em; }}

@@ -85,9 +85,7 @@ def _quantise_and_bayer(sec: Section, cfg: DemoSettings) -> None:
     raw = bayer_mosaic(rgb)
     back = demosaic(raw)
     db = psnr(back[:, 2:-2, 2:-2], rgb[:, 2:-2, 2:-2])
-    sec.metric(
-        "bilinear demosaic PSNR (astronaut)", db, unit="dB", expected="> 25 dB", ok=db > 25
-    )
+    sec.metric("bilinear demosaic PSNR (astronaut)", db, unit="dB", expected="> 25 dB", ok=db > 25)
     crop = (slice(None), slice(80, 208), slice(160, 288))
     fig = Figure(figsize=(11, 3.8), layout="constrained")
     axes = image_axes(fig, 3)
