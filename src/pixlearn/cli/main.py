@@ -49,7 +49,7 @@ def info() -> None:
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for report.html.")] = Path("runs/demo"),
-    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes; about 1 minute.")] = False,
+    quick: Annotated[bool, typer.Option("--quick", help="Smaller sizes, fewer views.")] = False,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every random step.")] = 0,
 ) -> None:
     """Run every implemented chapter on built-in data and write OUT/report.html."""
