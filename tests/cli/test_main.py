@@ -83,3 +83,47 @@ def test_simulate_microscope_writes_images_and_masks(tmp_path):
 def test_bad_options_are_refused(args):
     result = runner.invoke(app, args)
     assert result.exit_code == 2
+
+
+def test_data_convert_coco_to_voc_and_back(tmp_path):
+    import json
+
+    coco = {
+        "images": [{"id": 1, "file_name": "a.png", "width": 40, "height": 30}],
+        "annotations": [
+            {
+                "id": 1,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [2, 3, 10, 12],
+                "area": 120,
+                "iscrowd": 0,
+            }
+        ],
+        "categories": [{"id": 1, "name": "cat"}],
+    }
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(coco))
+    voc = tmp_path / "voc"
+    result = runner.invoke(
+        app, ["data", "convert", "--from", "coco", "--to", "voc", str(src), str(voc)]
+    )
+    assert result.exit_code == 0, result.stdout
+    assert "1 images, 1 boxes and 1 classes" in result.stdout
+    back = tmp_path / "back.json"
+    result = runner.invoke(
+        app, ["data", "convert", "--from", "voc", "--to", "coco", str(voc), str(back)]
+    )
+    assert result.exit_code == 0, result.stdout
+    ann = json.loads(back.read_text())["annotations"][0]
+    assert ann["bbox"] == [2, 3, 10, 12]
+
+
+def test_data_convert_reports_bad_input_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    result = runner.invoke(
+        app, ["data", "convert", "--from", "coco", "--to", "voc", str(bad), str(tmp_path / "o")]
+    )
+    assert result.exit_code == 1
+    assert "error:" in result.stdout and "bad.json" in result.stdout

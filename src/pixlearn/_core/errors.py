@@ -8,6 +8,7 @@ everything the library itself refused.
 from __future__ import annotations
 
 __all__ = [
+    "DataFormatError",
     "ImageFileError",
     "PixlearnError",
     "ShapeError",
@@ -34,3 +35,7 @@ class ValueRangeError(PixlearnError, ValueError):
 
 class ImageFileError(PixlearnError, ValueError):
     """An image file cannot be read or written; the message names the file."""
+
+
+class DataFormatError(PixlearnError, ValueError):
+    """An annotation file (COCO JSON, VOC XML, YOLO txt/yaml) is malformed; names file and entry."""

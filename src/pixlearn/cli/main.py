@@ -20,6 +20,8 @@ app = typer.Typer(
 )
 simulate_app = typer.Typer(help="Simulate images with perfect ground truth.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
+data_app = typer.Typer(help="Data sets: convert annotation formats.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 
 
 def _version(value: bool) -> None:
@@ -81,6 +83,38 @@ def simulate_microscope(
     microscope = VirtualMicroscope(na=na, photons=photons)
     path = simulate_dataset(n, out, size=size, microscope=microscope, seed=seed)
     Console().print(f"wrote {n} images and masks to [bold]{path}[/bold]")
+
+
+@data_app.command("convert")
+def data_convert(
+    src: Annotated[Path, typer.Argument(help="COCO JSON file, VOC folder or YOLO folder.")],
+    dst: Annotated[Path, typer.Argument(help="COCO JSON file, VOC folder or YOLO folder.")],
+    from_fmt: Annotated[str, typer.Option("--from", help="coco, voc or yolo.")],
+    to_fmt: Annotated[str, typer.Option("--to", help="coco, voc or yolo.")],
+    images: Annotated[
+        Path | None, typer.Option("--images", help="YOLO source: folder of the images.")
+    ] = None,
+    classes: Annotated[
+        str | None, typer.Option("--classes", help="VOC source: class names, comma-separated.")
+    ] = None,
+) -> None:
+    """Convert detection annotations between COCO JSON, Pascal VOC XML and YOLO txt."""
+    from rich.console import Console
+
+    from pixlearn._core.errors import PixlearnError
+    from pixlearn.data.formats import convert
+
+    console = Console()
+    names = [c.strip() for c in classes.split(",")] if classes else None
+    try:
+        data = convert(src, dst, from_fmt=from_fmt, to_fmt=to_fmt, images=images, classes=names)
+    except (PixlearnError, FileNotFoundError) as err:
+        console.print(f"[red]error:[/red] {err}")
+        raise typer.Exit(code=1) from None
+    console.print(
+        f"wrote {len(data['images'])} images, {len(data['annotations'])} boxes and "
+        f"{len(data['categories'])} classes as {to_fmt} to [bold]{dst}[/bold]"
+    )
 
 
 def main() -> None:

@@ -9,8 +9,9 @@ themselves to :data:`CHAPTERS`.
 from __future__ import annotations
 
 from pixlearn.cli.chapters.base import Chapter, DemoSettings
+from pixlearn.cli.chapters.detection import DETECTION
 from pixlearn.cli.chapters.imaging import IMAGING
 
-CHAPTERS: list[Chapter] = [IMAGING]
+CHAPTERS: list[Chapter] = [IMAGING, DETECTION]
 
 __all__ = ["CHAPTERS", "Chapter", "DemoSettings"]

@@ -2,3 +2,20 @@
 
 from __future__ import annotations
 
+from pixlearn.metrics.detection.ap import AP_METHODS, VOCResult, average_precision, voc_evaluate
+from pixlearn.metrics.detection.coco import COCOEvalResult, evaluate_coco
+from pixlearn.metrics.detection.coco_evaluator import COCOEvaluator, coco_ground_truth, coco_results
+from pixlearn.metrics.detection.confusion import detection_confusion_matrix
+
+__all__ = [
+    "AP_METHODS",
+    "COCOEvalResult",
+    "COCOEvaluator",
+    "VOCResult",
+    "average_precision",
+    "coco_ground_truth",
+    "coco_results",
+    "detection_confusion_matrix",
+    "evaluate_coco",
+    "voc_evaluate",
+]
