@@ -126,4 +126,4 @@ def test_data_convert_reports_bad_input_without_a_traceback(tmp_path):
         app, ["data", "convert", "--from", "coco", "--to", "voc", str(bad), str(tmp_path / "o")]
     )
     assert result.exit_code == 1
-    assert "error:" in result.stdout and "bad.json" in result.stdout
+    assert "error:" in result.output and "bad.json" in result.output

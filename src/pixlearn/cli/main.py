@@ -109,7 +109,7 @@ def data_convert(
     try:
         data = convert(src, dst, from_fmt=from_fmt, to_fmt=to_fmt, images=images, classes=names)
     except (PixlearnError, FileNotFoundError) as err:
-        console.print(f"[red]error:[/red] {err}")
+        typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     console.print(
         f"wrote {len(data['images'])} images, {len(data['annotations'])} boxes and "
