@@ -13,6 +13,7 @@ import torch
 from matplotlib.figure import Figure
 
 from pixlearn.cli.chapters.base import DemoSettings
+from pixlearn.cli.chapters.detection import parts  # noqa: F401  (its steps come first)
 from pixlearn.cli.chapters.detection.chapter import DETECTION
 from pixlearn.data.synthetic import digit_scenes, to_coco
 from pixlearn.metrics.detection import (
@@ -50,8 +51,8 @@ def _detect(image: torch.Tensor, templates, labels, generator) -> dict[str, torc
     # a digit's 8x8 scan has a one-pixel margin: grow the box by 1/6 to match it
     pad = (boxes[:, 2:] - boxes[:, :2]).repeat(1, 2) / 6 * torch.tensor([-1, -1, 1, 1])
     crops = roi_align(image[None], [boxes + pad], (8, 8), sampling_ratio=2, aligned=True)
-    # dark ink on a light background: negate so that ink is positive, as in the templates
-    sim = _unit(-crops.mean(dim=1).reshape(-1, 64)) @ templates.T  # (P, N)
+    # ink may be darker or lighter than the background: score both polarities
+    sim = (_unit(crops.mean(dim=1).reshape(-1, 64)) @ templates.T).abs()  # (P, N)
     best, idx = sim.max(dim=1)
     scores, cls = (best + 1) / 2, labels[idx]
     keep = batched_nms(boxes, scores, cls, 0.3)[:100]
