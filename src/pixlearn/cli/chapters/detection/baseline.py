@@ -78,7 +78,7 @@ def _baseline(sec: Section, cfg: DemoSettings) -> None:
     sec.text(
         "The table is the 12 COCO numbers of the baseline, computed by pixlearn's evaluator, "
         "which the tests hold equal to pycocotools' COCOeval to 1e-10. -1 marks an area range "
-        "with no ground truth (the digits here are all 'small' or 'medium')."
+        "without ground truth in these scenes."
     )
     # precision at IoU 0.5 against recall, per class (area all, the largest maxDet)
     recall_points = result.recall_thresholds
