@@ -8,7 +8,6 @@ It is no match for a trained CNN; it gives the evaluation something honest to me
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from matplotlib.figure import Figure
 
@@ -20,6 +19,7 @@ from pixlearn.metrics.detection import (
     coco_results,
     detection_confusion_matrix,
     evaluate_coco,
+    pr_curve,
 )
 from pixlearn.ops import batched_nms, remove_small_boxes, roi_align, selective_search
 from pixlearn.viz import draw_boxes, plot_confusion_matrix, plot_pr_curve
@@ -80,15 +80,11 @@ def _baseline(sec: Section, cfg: DemoSettings) -> None:
         "which the tests hold equal to pycocotools' COCOeval to 1e-10. -1 marks an area range "
         "without ground truth in these scenes."
     )
-    # precision at IoU 0.5 against recall, per class (area all, the largest maxDet)
-    recall_points = result.recall_thresholds
-    curves = [(recall_points, result.precision[0, :, k, 0, -1]) for k in range(10)]
-    curves = [(r[p >= 0], p[p >= 0]) for r, p in curves]
-    ap50 = [float(np.mean(np.clip(p, 0, None))) if len(p) else -1.0 for _, p in curves]
+    curves = pr_curve(result, iou_threshold=0.5)  # category id -> (recall, precision)
     fig = plot_pr_curve(
-        [torch.as_tensor(r) for r, _ in curves],
-        [torch.as_tensor(p) for _, p in curves],
-        [f"{k}  AP50 {a:.2f}" for k, a in enumerate(ap50)],
+        [r for r, _ in curves.values()],
+        [p for _, p in curves.values()],
+        [f"{k}  AP50 {float(p.mean()):.2f}" for k, (_, p) in curves.items()],
         title="precision-recall at IoU 0.5",
     )
     sec.figure(fig, "Precision against recall at IoU 0.5 for each digit class.", name="pr")
