@@ -1,6 +1,7 @@
 """Internal helpers: argument checks, errors, and the image layout conventions."""
 
 from pixlearn._core.errors import (
+    DataFormatError,
     ImageFileError,
     PixlearnError,
     ShapeError,
@@ -8,4 +9,11 @@ from pixlearn._core.errors import (
     WrongTypeError,
 )
 
-__all__ = ["ImageFileError", "PixlearnError", "ShapeError", "ValueRangeError", "WrongTypeError"]
+__all__ = [
+    "DataFormatError",
+    "ImageFileError",
+    "PixlearnError",
+    "ShapeError",
+    "ValueRangeError",
+    "WrongTypeError",
+]
