@@ -15,12 +15,11 @@ import contextlib
 import copy
 import io
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
 
+from common import median_time
 from pixlearn.metrics.detection import evaluate_coco
 
 __all__ = ["main", "synthetic_set"]
@@ -62,15 +61,13 @@ def synthetic_set(n_images: int, seed: int = 0) -> tuple[dict, list[dict]]:
 
 
 def _median_time(fn: Callable[[dict, list[dict]], object], gt: dict, res: list[dict]) -> float:
-    times = []
-    for i in range(WARMUP + REPEATS):
+    inputs: list = []
+
+    def fresh() -> None:
         # fresh copies for every run (pycocotools' loadRes writes into its input), made untimed
-        g, r = copy.deepcopy(gt), copy.deepcopy(res)
-        t0 = time.perf_counter()
-        fn(g, r)
-        if i >= WARMUP:
-            times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        inputs[:] = [copy.deepcopy(gt), copy.deepcopy(res)]
+
+    return median_time(lambda: fn(*inputs), warmup=WARMUP, repeats=REPEATS, setup=fresh)
 
 
 def _pycocotools(gt: dict, res: list[dict]) -> np.ndarray:

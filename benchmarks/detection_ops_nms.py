@@ -11,31 +11,18 @@ are compared before timing, so a fast wrong answer cannot pass.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
-from collections.abc import Callable
 
 import cv2
 import numpy as np
 import torch
 
+from common import markdown_table, median_time
 from pixlearn.ops import nms
 
 __all__ = ["clustered_boxes", "main"]
 
-WARMUP, REPEATS = 2, 7
+WARMUP, REPEATS = 2, 7  # the defaults of common.median_time
 SIZES = (1_000, 5_000, 20_000)
-
-
-def _median_time(fn: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def clustered_boxes(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -61,8 +48,10 @@ def _row(n: int) -> list[str]:
     ours = nms(b, s, 0.5).numpy()
     theirs = np.asarray(cv2.dnn.NMSBoxes(xywh, scores, 0.0, 0.5)).ravel()
     assert np.array_equal(np.sort(ours), np.sort(theirs)), (n, len(ours), len(theirs))
-    t_pix = _median_time(lambda: nms(b, s, 0.5))
-    t_cv2 = _median_time(lambda: cv2.dnn.NMSBoxes(xywh, scores, 0.0, 0.5))
+    t_pix = median_time(lambda: nms(b, s, 0.5))
+    t_cv2 = median_time(
+        lambda: cv2.dnn.NMSBoxes(xywh, scores, 0.0, 0.5), warmup=WARMUP, repeats=REPEATS
+    )
     return [
         f"{n:,}",
         str(len(ours)),
@@ -80,10 +69,7 @@ def main() -> None:
         f"({cv2.getNumThreads()} threads), {platform.processor() or platform.machine()}"
     )
     print(f"median of {REPEATS} runs after {WARMUP} warm-up runs, IoU threshold 0.5")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

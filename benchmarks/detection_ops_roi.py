@@ -12,29 +12,17 @@ Outputs and gradients are compared before timing.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import torch
 
+from common import median_time
 from pixlearn.ops import roi_align
 
 __all__ = ["main"]
 
 WARMUP, REPEATS = 1, 5
 SCALE, OUT, RATIO = 1 / 8, 7, 2
-
-
-def _median_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
 
 
 def _loop_roi_align(features: torch.Tensor, rois: torch.Tensor) -> torch.Tensor:
@@ -89,10 +77,15 @@ def main() -> None:
         f = feats.clone().requires_grad_(True)
         (op(f) * weights).sum().backward()
 
-    t_fwd = {k: _median_time(lambda op=op: op(feats)) for k, op in ops.items()}
+    t_fwd = {
+        k: median_time(lambda op=op: op(feats), warmup=WARMUP, repeats=REPEATS)
+        for k, op in ops.items()
+    }
     # the loop's backward takes seconds: fewer repeats for it
     t_all = {
-        k: _median_time(lambda op=op: fwd_bwd(op), REPEATS if k == "pixlearn" else 3)
+        k: median_time(
+            lambda op=op: fwd_bwd(op), warmup=WARMUP, repeats=REPEATS if k == "pixlearn" else 3
+        )
         for k, op in ops.items()
     }
     print("# RoI Align, 1,000 boxes, (2, 256, 64, 64) float32, 7x7, sampling_ratio 2")

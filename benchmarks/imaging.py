@@ -9,9 +9,6 @@ timing, so a fast wrong answer cannot pass.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
-from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -19,22 +16,12 @@ import scipy
 import scipy.signal
 import torch
 
+from common import markdown_table, median_time
 from pixlearn.imaging import blur, motion_psf
 
 __all__ = ["main"]
 
-WARMUP, REPEATS = 2, 7
-
-
-def _median_time(fn: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+WARMUP, REPEATS = 2, 7  # the defaults of common.median_time
 
 
 def _cv2_blur(images: np.ndarray, psf: np.ndarray, border: int) -> np.ndarray:
@@ -63,7 +50,7 @@ def _row(name: str, images: np.ndarray, psf: np.ndarray) -> list[str]:
     err_cv2 = float(np.abs(zero - ops["cv2 constant"]()).max())
     err_refl = float(np.abs(refl - ops["cv2 reflect101"]()).max())
     assert max(err_scipy, err_cv2, err_refl) < 1e-4, (err_scipy, err_cv2, err_refl)
-    t = {k: _median_time(fn) for k, fn in ops.items()}
+    t = {k: median_time(fn) for k, fn in ops.items()}
     return [
         name,
         f"{t['pixlearn zero'] * 1e3:.1f}",
@@ -104,10 +91,7 @@ def main() -> None:
         f"{platform.processor() or platform.machine()}"
     )
     print(f"median of {REPEATS} runs after {WARMUP} warm-up runs")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "---|" * len(header))
-    for r in rows:
-        print("| " + " | ".join(r) + " |")
+    print(markdown_table(header, rows))
 
 
 if __name__ == "__main__":

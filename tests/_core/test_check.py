@@ -9,6 +9,7 @@ from pixlearn._core.check import (
     check_finite,
     check_image,
     check_int,
+    check_interval,
     check_positive,
     check_range,
     check_tensor,
@@ -136,3 +137,19 @@ def test_pair():
         pair((1, 2, 3), "size")
     with pytest.raises(ValueRangeError, match="size must be >= 1"):
         pair(0, "size")
+
+
+def test_check_interval():
+    assert check_interval(2.5, "r", 0) == (2.5, 2.5)
+    assert check_interval((1, 4), "n", 0, integer=True) == (1, 4)
+    assert check_interval([0.5, 0.5], "e", 0.0, 1.0) == (0.5, 0.5)
+    with pytest.raises(ValueRangeError, match=r"n must be a pair \(lo, hi\) with lo <= hi"):
+        check_interval((4, 1), "n", 0, integer=True)
+    with pytest.raises(ShapeError, match="n must be an int or a pair"):
+        check_interval((1, 2, 3), "n", integer=True)
+    with pytest.raises(ValueRangeError, match="scale must be in"):
+        check_interval((0.0, 2.0), "scale", 0.0, low_inclusive=False)
+    with pytest.raises(ValueRangeError, match="n must be <= 5"):
+        check_interval((1, 6), "n", 0, 5, integer=True)
+    with pytest.raises(WrongTypeError, match="n must be an integer"):
+        check_interval(1.5, "n", integer=True)

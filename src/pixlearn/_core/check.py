@@ -26,6 +26,7 @@ __all__ = [
     "check_finite",
     "check_image",
     "check_int",
+    "check_interval",
     "check_positive",
     "check_range",
     "check_tensor",
@@ -213,4 +214,43 @@ def pair(value: int | Sequence[int], name: str, *, min_value: int | None = 1) ->
             check_int(value[1], name, min_value=min_value),
         )
     v = check_int(value, name, min_value=min_value)
+    return v, v
+
+
+def check_interval(
+    value: Any,
+    name: str,
+    low: float | None = None,
+    high: float | None = None,
+    *,
+    low_inclusive: bool = True,
+    integer: bool = False,
+) -> tuple[Any, Any]:
+    """Turn ``v`` or ``(lo, hi)`` into a checked pair with ``lo <= hi``, both within the bounds.
+
+    A single value ``v`` means the degenerate range ``(v, v)``; with ``integer=True`` the ends
+    are checked integers (counts), else finite floats.
+
+    Example:
+        >>> check_interval(3, "n_cells", 0, integer=True), check_interval((0.5, 2), "radius", 0)
+        ((3, 3), (0.5, 2.0))
+    """
+
+    def one(v: Any) -> Any:
+        if integer:
+            n = check_int(v, name, min_value=None if low is None else int(low))
+            if high is not None and n > high:
+                raise ValueRangeError(f"{name} must be <= {high}, got {n}")
+            return n
+        return check_range(v, name, low, high, low_inclusive=low_inclusive)
+
+    if isinstance(value, (tuple, list)):
+        if len(value) != 2:
+            kind = "an int" if integer else "a number"
+            raise ShapeError(f"{name} must be {kind} or a pair (lo, hi), got {value!r}")
+        lo, hi = one(value[0]), one(value[1])
+        if hi < lo:
+            raise ValueRangeError(f"{name} must be a pair (lo, hi) with lo <= hi, got {value!r}")
+        return lo, hi
+    v = one(value)
     return v, v

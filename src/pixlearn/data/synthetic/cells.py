@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-from pixlearn._core.check import check_int, check_positive, check_range, pair
-from pixlearn._core.errors import ShapeError, ValueRangeError
+from pixlearn._core.check import check_int, check_interval, check_positive, check_range, pair
+from pixlearn._core.errors import ValueRangeError
 
 __all__ = ["cells"]
 
@@ -24,32 +24,6 @@ __all__ = ["cells"]
 _MODES = (2, 3, 4)
 # how many candidate cells are drawn per requested cell before placement gives up
 _TRIES_PER_CELL = 100
-
-
-def _interval(value: float | Sequence[float], name: str, low: float, high: float) -> tuple:
-    """Turn ``v`` or ``(lo, hi)`` into a checked ``(lo, hi)`` pair within ``[low, high]``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ShapeError(f"{name} must be a number or a pair (lo, hi), got {value!r}")
-        lo = check_range(value[0], name, low, high)
-        hi = check_range(value[1], name, low, high)
-        if hi < lo:
-            raise ValueRangeError(f"{name} must be a pair (lo, hi) with lo <= hi, got {value!r}")
-        return lo, hi
-    v = check_range(value, name, low, high)
-    return v, v
-
-
-def _count_range(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ShapeError(f"{name} must be an int or a pair (lo, hi), got {value!r}")
-        lo, hi = check_int(value[0], name, min_value=0), check_int(value[1], name, min_value=0)
-        if hi < lo:
-            raise ValueRangeError(f"{name} must be a pair (lo, hi) with lo <= hi, got {value!r}")
-        return lo, hi
-    v = check_int(value, name, min_value=0)
-    return v, v
 
 
 def _smooth_noise(
@@ -189,15 +163,15 @@ def cells(
     """
     n = check_int(n, "n", min_value=0)
     h, w = pair(size, "size", min_value=1)
-    k_lo, k_hi = _count_range(n_cells, "n_cells")
-    r_lo, r_hi = _interval(radius, "radius", 0.0, math.inf)
+    k_lo, k_hi = check_interval(n_cells, "n_cells", 0, integer=True)
+    r_lo, r_hi = check_interval(radius, "radius", 0.0, math.inf)
     if r_lo <= 0:
         raise ValueRangeError(f"radius must be > 0, got {radius!r}")
-    e_lo, e_hi = _interval(eccentricity, "eccentricity", 0.0, 1.0)
+    e_lo, e_hi = check_interval(eccentricity, "eccentricity", 0.0, 1.0)
     if e_hi >= 1:
         raise ValueRangeError(f"eccentricity must be in [0, 1), got {eccentricity!r}")
     eps = check_range(irregularity, "irregularity", 0.0, 0.5, high_inclusive=False)
-    br_lo, br_hi = _interval(brightness, "brightness", 0.0, 1.0)
+    br_lo, br_hi = check_interval(brightness, "brightness", 0.0, 1.0)
     if br_lo <= 0:
         raise ValueRangeError(f"brightness must be in (0, 1], got {brightness!r}")
     sigma = check_positive(texture, "texture", strict=False)

@@ -21,15 +21,13 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pixlearn._core.check import check_choice, check_int, check_range, pair
+from pixlearn._core.check import check_choice, check_int, check_interval, check_range, pair
 from pixlearn._core.errors import ValueRangeError, WrongTypeError
 from pixlearn.data.synthetic.scenes import (
     SPLITS,
     Stamp,
     SyntheticScenes,
     _compose,
-    _count_range,
-    _interval,
     _randint,
     _uniform,
 )
@@ -217,8 +215,8 @@ def digit_scenes(
     """
     n = check_int(n, "n", min_value=0)
     h, w = pair(size, "size", min_value=1)
-    count = _count_range(digits_per_image, "digits_per_image")
-    lo, hi = _interval(scale, "scale", 0.0)
+    count = check_interval(digits_per_image, "digits_per_image", 0, integer=True)
+    lo, hi = check_interval(scale, "scale", 0.0, low_inclusive=False)
     if hi > min(h, w):
         raise ValueRangeError(f"scale must be at most min(H, W) = {min(h, w)}, got {scale!r}")
     clutter = check_range(clutter, "clutter", 0.0, 1.0)

@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pixlearn._core.check import check_int, check_range
-from pixlearn._core.errors import ShapeError, ValueRangeError, WrongTypeError
+from pixlearn._core.check import check_int
+from pixlearn._core.errors import ValueRangeError, WrongTypeError
 
 __all__ = ["SPLITS", "Stamp", "SyntheticScenes", "to_coco"]
 
@@ -34,33 +34,6 @@ _MIN_VISIBLE = 0.7
 _TRIES_PER_OBJECT = 40
 # an object to paste: opacity (h, w), top row, left column, colour (C,), label, source index
 Stamp = tuple[Tensor, int, int, Tensor, int, int]
-
-
-def _count_range(value: int | Sequence[int], name: str) -> tuple[int, int]:
-    """Turn ``k`` or ``(lo, hi)`` into a checked pair of counts with ``0 <= lo <= hi``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ShapeError(f"{name} must be an int or a pair (lo, hi), got {value!r}")
-        lo, hi = check_int(value[0], name, min_value=0), check_int(value[1], name, min_value=0)
-        if hi < lo:
-            raise ValueRangeError(f"{name} must be a pair (lo, hi) with lo <= hi, got {value!r}")
-        return lo, hi
-    v = check_int(value, name, min_value=0)
-    return v, v
-
-
-def _interval(value: float | Sequence[float], name: str, low: float) -> tuple[float, float]:
-    """Turn ``v`` or ``(lo, hi)`` into a checked pair of floats with ``low < lo <= hi``."""
-    if isinstance(value, (tuple, list)):
-        if len(value) != 2:
-            raise ShapeError(f"{name} must be a number or a pair (lo, hi), got {value!r}")
-        lo = check_range(value[0], name, low, None, low_inclusive=False)
-        hi = check_range(value[1], name, low, None, low_inclusive=False)
-        if hi < lo:
-            raise ValueRangeError(f"{name} must be a pair (lo, hi) with lo <= hi, got {value!r}")
-        return lo, hi
-    v = check_range(value, name, low, None, low_inclusive=False)
-    return v, v
 
 
 def _item_seed(tag: str, seed: int, split: str, index: int) -> int:

@@ -16,15 +16,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from pixlearn._core.check import check_choice, check_int, check_range, pair
+from pixlearn._core.check import check_choice, check_int, check_interval, check_range, pair
 from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.data.synthetic.scenes import (
     SPLITS,
     Stamp,
     SyntheticScenes,
     _compose,
-    _count_range,
-    _interval,
     _randint,
     _uniform,
 )
@@ -164,13 +162,13 @@ def shapes(
     """
     n = check_int(n, "n", min_value=0)
     h, w = pair(size, "size", min_value=1)
-    count = _count_range(shapes_per_image, "shapes_per_image")
+    count = check_interval(shapes_per_image, "shapes_per_image", 0, integer=True)
     if isinstance(kinds, str) or not isinstance(kinds, Sequence):
         raise ShapeError(f"kinds must be a sequence of shape names, got {kinds!r}")
     if len(kinds) == 0:
         raise ShapeError("kinds must name at least one shape, got an empty sequence")
     kinds = tuple(check_choice(k, f"kinds[{i}]", SHAPE_KINDS) for i, k in enumerate(kinds))
-    lo, hi = _interval(scale, "scale", 0.0)
+    lo, hi = check_interval(scale, "scale", 0.0, low_inclusive=False)
     if math.ceil(hi) + 2 > min(h, w):
         raise ValueRangeError(
             f"scale must satisfy ceil(hi) + 2 <= min(H, W) = {min(h, w)}, got {scale!r}"
