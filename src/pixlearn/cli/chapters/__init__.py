@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from pixlearn.cli.chapters.base import Chapter, DemoSettings
 from pixlearn.cli.chapters.detection import DETECTION
+from pixlearn.cli.chapters.enhancement import ENHANCEMENT
 from pixlearn.cli.chapters.imaging import IMAGING
 
-CHAPTERS: list[Chapter] = [IMAGING, DETECTION]
+CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, DETECTION]
 
 __all__ = ["CHAPTERS", "Chapter", "DemoSettings"]
