@@ -72,7 +72,8 @@ def modules_table() -> Table:
         except ModuleNotFoundError:
             table.add_row(f"pixlearn.{name}", "[dim]planned[/dim]", "")
             continue
-        doc = (mod.__doc__ or "").strip().splitlines()[0] if mod.__doc__ else ""
+        # the docstring's first paragraph, which may wrap over several lines
+        doc = " ".join((mod.__doc__ or "").strip().split("\n\n")[0].split())
         names = getattr(mod, "__all__", [])
         summary = doc + (f"\n[dim]{', '.join(names)}[/dim]" if names else "")
         table.add_row(f"pixlearn.{name}", "[green]ready[/green]", summary)
