@@ -12,7 +12,8 @@ from pixlearn.cli.chapters.base import Chapter, DemoSettings
 from pixlearn.cli.chapters.detection import DETECTION
 from pixlearn.cli.chapters.enhancement import ENHANCEMENT
 from pixlearn.cli.chapters.imaging import IMAGING
+from pixlearn.cli.chapters.morphology import MORPHOLOGY
 
-CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, DETECTION]
+CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, MORPHOLOGY, DETECTION]
 
 __all__ = ["CHAPTERS", "Chapter", "DemoSettings"]
