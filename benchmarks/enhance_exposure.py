@@ -11,8 +11,6 @@ pixlearn's outputs are checked against scikit-image's before timing.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
@@ -21,6 +19,7 @@ import skimage
 import skimage.exposure as se
 import torch
 
+from common import median_time
 from pixlearn.exposure import equalize_adapthist, equalize_hist
 
 __all__ = ["main"]
@@ -29,14 +28,7 @@ WARMUP, REPEATS = 1, 5
 
 
 def _median_time(fn: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, warmup=WARMUP, repeats=REPEATS)
 
 
 def _cases() -> list[tuple[str, np.ndarray]]:

@@ -10,8 +10,6 @@ ratio is peer time / pixlearn time (> 1: pixlearn is faster). Outputs are compar
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
@@ -20,6 +18,7 @@ import scipy.ndimage as ndi
 import skimage.filters
 import torch
 
+from common import median_time
 from pixlearn.filters import gaussian_blur2d, median_blur2d, sobel
 
 __all__ = ["main"]
@@ -29,14 +28,7 @@ R101 = cv2.BORDER_REFLECT_101
 
 
 def _median_time(fn: Callable[[], object], repeats: int = REPEATS) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, warmup=WARMUP, repeats=repeats)
 
 
 def _each(fn: Callable[[np.ndarray], np.ndarray], a: np.ndarray) -> np.ndarray:

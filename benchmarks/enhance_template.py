@@ -10,8 +10,6 @@ wrong answer cannot pass.
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
@@ -21,6 +19,7 @@ import skimage
 import skimage.feature
 import torch
 
+from common import median_time
 from pixlearn.filters import match_template
 
 __all__ = ["main"]
@@ -29,14 +28,7 @@ WARMUP, REPEATS = 1, 5
 
 
 def _median_time(fn: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, warmup=WARMUP, repeats=REPEATS)
 
 
 def _each(fn: Callable[[np.ndarray, np.ndarray], np.ndarray], images: np.ndarray, tpl: np.ndarray):

@@ -12,8 +12,6 @@ pixlearn is faster). Outputs are compared before timing. Peers: ``skimage.transf
 from __future__ import annotations
 
 import platform
-import statistics
-import time
 from collections.abc import Callable
 
 import cv2
@@ -22,6 +20,7 @@ import skimage
 import skimage.transform as st
 import torch
 
+from common import median_time
 from pixlearn.transform import resize, rotate
 
 __all__ = ["main"]
@@ -30,14 +29,7 @@ WARMUP, REPEATS = 2, 7
 
 
 def _median_time(fn: Callable[[], object]) -> float:
-    for _ in range(WARMUP):
-        fn()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+    return median_time(fn, warmup=WARMUP, repeats=REPEATS)
 
 
 def _each(fn: Callable[[np.ndarray], np.ndarray], images: np.ndarray) -> np.ndarray:
