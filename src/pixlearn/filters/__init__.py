@@ -9,11 +9,11 @@ from pixlearn.filters.derivatives import (
     laplacian_of_gaussian,
     sobel,
 )
+from pixlearn.filters.fft import fft_convolve
 from pixlearn.filters.frequency import (
     FILTER_KINDS,
     bandpass,
     correct_background,
-    fft_convolve,
     frequency_response,
     highpass,
     lowpass,

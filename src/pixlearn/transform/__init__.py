@@ -17,13 +17,8 @@ from pixlearn.transform.interpolation import (
     sample,
 )
 from pixlearn.transform.resize import resize
-from pixlearn.transform.warps import (
-    affine_warp,
-    perspective_warp,
-    rotate,
-    swirl,
-    translate,
-)
+from pixlearn.transform.swirl import swirl
+from pixlearn.transform.warps import affine_warp, perspective_warp, rotate, translate
 
 __all__ = [
     "BORDERS",
