@@ -1,3 +1,5 @@
+import importlib
+
 import numpy as np
 import pytest
 import skimage.measure as skm
@@ -177,3 +179,63 @@ def test_remove_small_objects_on_coins(coins_mask):
 def test_bad_inputs(call, exc, match):
     with pytest.raises(exc, match=match):
         call()
+
+
+def _label_module():
+    # the package re-exports the function ``label``, which hides the module of the same name
+    return importlib.import_module("pixlearn.segmentation.label")
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_torch_path_for_other_devices_equals_skimage(connectivity):
+    # CPU tensors take the NumPy path; other devices the torch one, checked here on the CPU
+    g = torch.Generator().manual_seed(11)
+    torch_label = _label_module()._label_torch
+    for x, bg in [
+        (torch.rand(3, 33, 29, generator=g) < 0.5, 0),
+        (torch.randint(0, 4, (2, 26, 31), generator=g), 2),
+    ]:
+        out, counts = torch_label(x, connectivity, bg)
+        for i in range(x.shape[0]):
+            ref, n = skm.label(
+                x[i].numpy(), connectivity=connectivity, background=bg, return_num=True
+            )
+            np.testing.assert_array_equal(out[i].numpy(), ref)
+            assert counts[i].item() == n
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_thin_batched_images_and_long_chains(connectivity):
+    g = torch.Generator().manual_seed(12)
+    for shape in [(3, 1, 9), (3, 9, 1), (2, 1, 1), (4, 2, 2)]:
+        m = torch.rand(shape, generator=g) < 0.5
+        out = label(m, connectivity=connectivity)
+        for i in range(shape[0]):
+            np.testing.assert_array_equal(out[i].numpy(), _sk_label(m[i], connectivity))
+    # a spiral and a zig-zag: one component whose runs chain over many rows and merges
+    spiral = torch.zeros(41, 41, dtype=torch.bool)
+    for k in range(0, 20, 2):
+        spiral[k, k : 41 - k] = spiral[k : 41 - k, 40 - k] = spiral[40 - k, k + 2 : 41 - k] = True
+        spiral[k + 2 : 41 - k, k] = True
+    zigzag = torch.zeros(30, 30, dtype=torch.bool)
+    zigzag[torch.arange(30), torch.arange(30) % 6 * 5 // 5] = True  # diagonal steps only
+    for m in (spiral, ~spiral, zigzag, torch.eye(30, dtype=torch.bool).flip(1)):
+        np.testing.assert_array_equal(
+            label(m, connectivity=connectivity).numpy(), _sk_label(m, connectivity)
+        )
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+@pytest.mark.parametrize("background", [1, -1, 2])
+def test_bool_masks_with_another_background(connectivity, background):
+    # a bool mask is labelled as the integer image 0 / 1 (scikit-image instead takes
+    # bool(background), so it agrees only for background 0 and 1)
+    g = torch.Generator().manual_seed(13)
+    m = torch.rand(2, 23, 19, generator=g) < 0.5
+    out = label(m, connectivity=connectivity, background=background)
+    assert torch.equal(out, label(m.long(), connectivity=connectivity, background=background))
+    if background == 1:
+        for i in range(2):
+            np.testing.assert_array_equal(out[i].numpy(), _sk_label(m[i], connectivity, 1))
+    else:  # True and False regions are all objects: every pixel is labelled
+        assert bool((out > 0).all())
