@@ -1,5 +1,6 @@
 import re
 
+import pytest
 from matplotlib.figure import Figure
 
 from pixlearn.viz.report import Report
@@ -29,3 +30,14 @@ def test_rewriting_a_report_replaces_it(tmp_path):
     Report("second").write(tmp_path)
     page = (tmp_path / "report.html").read_text()
     assert "second" in page and "first" not in page
+
+
+def test_data_tables_escape_and_format_cells_and_check_row_lengths(tmp_path):
+    report = Report("T")
+    sec = report.section("S")
+    sec.table(["name", "area"], [["<a>", 1.234567], ["b", 7]], caption="areas & more")
+    page = report.write(tmp_path).read_text()
+    assert "<caption>areas &amp; more</caption>" in page
+    assert "<td>&lt;a&gt;</td><td>1.235</td>" in page and "<td>b</td><td>7</td>" in page
+    with pytest.raises(ValueError, match="rows"):
+        sec.table(["a", "b"], [[1]], caption="")

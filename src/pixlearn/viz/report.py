@@ -23,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import html
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,12 @@ class Section:
     def figure(self, fig: Figure, caption: str, *, name: str) -> None:
         """Add a matplotlib figure; it is rendered to ``figures/<section>-<name>.png``."""
         self.blocks.append(("figure", (fig, caption, name)))
+
+    def table(self, header: Sequence[str], rows: Sequence[Sequence[Any]], caption: str) -> None:
+        """Add a data table (cells are shown with ``str``; floats with 4 significant digits)."""
+        if any(len(r) != len(header) for r in rows):
+            raise ValueError(f"rows: every row needs {len(header)} cells, as the header")
+        self.blocks.append(("table", (list(header), [list(r) for r in rows], caption)))
 
     def metric(
         self, name: str, value: Any, *, expected: str = "", ok: bool | None = None, unit: str = ""
@@ -142,6 +149,8 @@ class Report:
         for kind, payload in sec.blocks:
             if kind == "text":
                 parts.append(f"<p>{html.escape(payload)}</p>")
+            elif kind == "table":
+                parts.append(_data_table(*payload))
             else:
                 fig, caption, name = payload
                 rel = f"figures/{sec.slug}-{name}.png"
@@ -152,6 +161,16 @@ class Report:
                 )
         parts.append("</section>")
         return "\n".join(parts)
+
+
+def _cell(value: Any) -> str:
+    return html.escape(f"{value:.4g}" if isinstance(value, float) else str(value))
+
+
+def _data_table(header: list[str], rows: list[list[Any]], caption: str) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{_cell(v)}</td>" for v in r) + "</tr>" for r in rows)
+    return f"<table><caption>{html.escape(caption)}</caption><tr>{head}</tr>{body}</table>"
 
 
 def _metric_table(metrics: list[Metric]) -> str:
