@@ -1,8 +1,10 @@
-"""Geometric transforms: interpolation kernels, resize, rotations, affine and perspective warps,
-swirl, and scattered-data interpolation."""
+"""Geometric and multiscale transforms: interpolation kernels, resize, rotations, affine and
+perspective warps, swirl, scattered-data interpolation, Gaussian scale space and the N-jet,
+Gaussian/Laplacian pyramids, and blob detection over scale."""
 
 from __future__ import annotations
 
+from pixlearn.transform.blobs import blob_dog, blob_log, blob_overlap
 from pixlearn.transform.griddata import GRIDDATA_METHODS, RBF_KERNELS, griddata
 from pixlearn.transform.homography import estimate_homography
 from pixlearn.transform.interpolation import (
@@ -16,7 +18,19 @@ from pixlearn.transform.interpolation import (
     nearest,
     sample,
 )
+from pixlearn.transform.pyramids import (
+    gaussian_pyramid,
+    laplacian_pyramid,
+    pyramid_max_levels,
+    reconstruct_laplacian_pyramid,
+)
 from pixlearn.transform.resize import resize
+from pixlearn.transform.scale_space import (
+    gaussian_scale_space,
+    njet,
+    njet_orders,
+    scale_normalized_derivative,
+)
 from pixlearn.transform.swirl import swirl
 from pixlearn.transform.warps import affine_warp, perspective_warp, rotate, translate
 
@@ -27,17 +41,29 @@ __all__ = [
     "KERNEL_SUPPORT",
     "RBF_KERNELS",
     "affine_warp",
+    "annotations",
+    "blob_dog",
+    "blob_log",
+    "blob_overlap",
     "cubic",
     "estimate_homography",
+    "gaussian_pyramid",
+    "gaussian_scale_space",
     "griddata",
     "kernel",
     "lanczos3",
+    "laplacian_pyramid",
     "linear",
     "nearest",
+    "njet",
+    "njet_orders",
     "perspective_warp",
+    "pyramid_max_levels",
+    "reconstruct_laplacian_pyramid",
     "resize",
     "rotate",
     "sample",
+    "scale_normalized_derivative",
     "swirl",
     "translate",
 ]
