@@ -13,7 +13,10 @@ from pixlearn.cli.chapters.detection import DETECTION
 from pixlearn.cli.chapters.enhancement import ENHANCEMENT
 from pixlearn.cli.chapters.imaging import IMAGING
 from pixlearn.cli.chapters.morphology import MORPHOLOGY
+from pixlearn.cli.chapters.multiscale import MULTISCALE
+from pixlearn.cli.chapters.restoration import RESTORATION
 
-CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, MORPHOLOGY, DETECTION]
+# in the order of the syllabus
+CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, RESTORATION, MULTISCALE, MORPHOLOGY, DETECTION]
 
 __all__ = ["CHAPTERS", "Chapter", "DemoSettings"]
