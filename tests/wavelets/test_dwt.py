@@ -7,8 +7,10 @@ from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.data.samples import sample
 from pixlearn.wavelets import (
     dwt,
+    dwt2,
     dwt_max_level,
     idwt,
+    idwt2,
     wavedec,
     wavedec2,
     wavelet_filters,
@@ -102,3 +104,56 @@ def test_max_level_and_errors():
         dwt(torch.ones(8, dtype=torch.int64), "haar")
     with pytest.raises(ShapeError, match="cA and cD"):
         idwt(torch.rand(4), torch.rand(5), "haar")
+
+
+@pytest.mark.parametrize("name", ["haar", "db8", "sym5", "bior6.8"])
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 8])
+def test_signals_shorter_than_the_filter_equal_pywavelets(name, mode, n):
+    # short signals take the index-map extension (several mirrors or periods), long ones the
+    # concatenated edge slices: both must give PyWavelets' coefficients and inverse
+    x = np.random.default_rng(n).random((2, n))
+    cA, cD = dwt(torch.tensor(x), name, mode=mode)
+    rA, rD = pywt.dwt(x, name, mode=mode)
+    np.testing.assert_allclose(cA.numpy(), rA, atol=1e-10)
+    np.testing.assert_allclose(cD.numpy(), rD, atol=1e-10)
+    np.testing.assert_allclose(
+        idwt(cA, cD, name, mode=mode).numpy(), pywt.idwt(rA, rD, name, mode=mode), atol=1e-10
+    )
+    img = np.random.default_rng(n).random((n, n + 3))
+    ours = dwt2(torch.tensor(img), name, mode=mode)
+    ref = pywt.dwt2(img, name, mode=mode)
+    np.testing.assert_allclose(ours[0].numpy(), ref[0], atol=1e-10)
+    for u, v in zip(ours[1], ref[1], strict=True):
+        np.testing.assert_allclose(u.numpy(), v, atol=1e-10)
+    np.testing.assert_allclose(
+        idwt2(*ours, name, mode=mode).numpy(), pywt.idwt2(ref, name, mode=mode), atol=1e-10
+    )
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_float32_stays_float32_and_layouts_agree(mode):
+    x = torch.rand(2, 3, 30, 35, generator=torch.Generator().manual_seed(2))
+    coeffs = wavedec2(x, "db3", mode=mode, level=2)
+    assert coeffs[0].dtype == torch.float32 and coeffs[-1][2].dtype == torch.float32
+    assert waverec2(coeffs, "db3", mode=mode).dtype == torch.float32
+    ref = pywt.wavedec2(x.double().numpy(), "db3", mode=mode, level=2)
+    np.testing.assert_allclose(coeffs[-1][1].numpy(), ref[-1][1], atol=1e-5)
+    cl = x.contiguous(memory_format=torch.channels_last)
+    for a, b in zip(wavedec2(cl, "db3", mode=mode, level=2)[1], coeffs[1], strict=True):
+        torch.testing.assert_close(a, b)
+    xe = x[:1, :1].expand(2, 3, 30, 35)  # a broadcast (zero-stride) input
+    torch.testing.assert_close(
+        wavedec2(xe, "db3", mode=mode, level=2)[0], wavedec2(xe.contiguous(), "db3", mode=mode)[0]
+    )
+
+
+@pytest.mark.parametrize("mode", ["periodization", "zero"])
+def test_gradcheck_other_modes_and_odd_sizes(mode):
+    x = torch.rand(7, 9, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda t: torch.cat([c.flatten() for c in dwt2(t, "db2", mode=mode)[1]]), (x,)
+    )
+    cA, details = dwt2(x.detach(), "bior2.2", mode=mode)
+    cA.requires_grad_(True)
+    assert torch.autograd.gradcheck(lambda a: idwt2(a, details, "bior2.2", mode=mode), (cA,))

@@ -3,6 +3,7 @@
 from pixlearn._core.errors import (
     DataFormatError,
     ImageFileError,
+    NotFittedError,
     PixlearnError,
     ShapeError,
     ValueRangeError,
@@ -12,6 +13,7 @@ from pixlearn._core.errors import (
 __all__ = [
     "DataFormatError",
     "ImageFileError",
+    "NotFittedError",
     "PixlearnError",
     "ShapeError",
     "ValueRangeError",

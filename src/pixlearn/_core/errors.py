@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "DataFormatError",
     "ImageFileError",
+    "NotFittedError",
     "PixlearnError",
     "ShapeError",
     "ValueRangeError",
@@ -39,3 +40,7 @@ class ImageFileError(PixlearnError, ValueError):
 
 class DataFormatError(PixlearnError, ValueError):
     """An annotation file (COCO JSON, VOC XML, YOLO txt/yaml) is malformed; names file and entry."""
+
+
+class NotFittedError(PixlearnError, ValueError, AttributeError):
+    """A learned encoder or detector was used before ``fit`` (a ``ValueError``, as in sklearn)."""

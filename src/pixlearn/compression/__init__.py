@@ -12,11 +12,13 @@ from pixlearn.compression.entropy import entropy
 from pixlearn.compression.huffman import HuffmanStream, huffman_code, huffman_decode, huffman_encode
 from pixlearn.compression.jpeg import JPEGStream, jpeg_decode, jpeg_encode
 from pixlearn.compression.lzw import LZWStream, lzw_decode, lzw_encode
+from pixlearn.compression.wavelet_compress import WaveletCompressed, wavelet_compress
 
 __all__ = [
     "HuffmanStream",
     "JPEGStream",
     "LZWStream",
+    "WaveletCompressed",
     "blockwise_dct",
     "blockwise_idct",
     "dct_matrix",
@@ -28,4 +30,5 @@ __all__ = [
     "jpeg_encode",
     "lzw_decode",
     "lzw_encode",
+    "wavelet_compress",
 ]

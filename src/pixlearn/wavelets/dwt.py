@@ -9,7 +9,8 @@ approximation and the horizontal, vertical and diagonal details.
 Everything here follows PyWavelets' conventions exactly (same coefficient arrays, same output
 lengths, same ``[cA_n, (cH_n, cV_n, cD_n), ..., (cH_1, cV_1, cD_1)]`` structure), and works on
 batched tensors along the last axis (1-D) or the last two axes (2-D), on the input's device and
-dtype, with autograd.
+dtype, with autograd. The filtering itself (polyphase sums of strided views, one boundary
+extension per pass, no transposes) lives in :mod:`pixlearn.wavelets._polyphase`.
 
 Boundary modes (how the signal is continued past its ends):
 
@@ -37,12 +38,11 @@ from __future__ import annotations
 
 import math
 
-import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from pixlearn._core.check import check_choice, check_image, check_int, check_tensor, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError, WrongTypeError
+from pixlearn.wavelets._polyphase import analysis_step, synthesis_step
 from pixlearn.wavelets.filters import wavelet_filters
 
 __all__ = [
@@ -84,70 +84,6 @@ def dwt_max_level(data_len: int, filter_len: int | str) -> int:
     if n < length - 1:
         return 0
     return math.floor(math.log2(n / (length - 1)))
-
-
-# ---------------------------------------------------------------------------------------------
-# one level along the last axis of a (B, C, N) tensor
-# ---------------------------------------------------------------------------------------------
-
-
-def _extend(x: Tensor, left: int, right: int, mode: str) -> Tensor:
-    """Continue ``x`` (..., N) by ``left`` and ``right`` samples with the boundary ``mode``."""
-    n = x.shape[-1]
-    if mode == "zero":
-        return F.pad(x, (left, right))
-    i = torch.arange(-left, n + right, device=x.device)
-    if mode == "symmetric":
-        # half-sample mirror, period 2N: index i maps to i mod 2N, folded back into [0, N)
-        i = i % (2 * n)
-        i = torch.where(i >= n, 2 * n - 1 - i, i)
-    else:  # periodization
-        i = i % n
-    return x.index_select(-1, i)
-
-
-def _analysis(x: Tensor, lo: Tensor, hi: Tensor, mode: str) -> Tensor:
-    """One DWT step along the last axis: ``(B, C, N) -> (B, C, 2, n_out)`` (low, high)."""
-    b, c, n = x.shape
-    length = lo.shape[0]
-    if mode == "periodization":
-        if n % 2:  # odd length: repeat the last sample once, as PyWavelets does
-            x = torch.cat([x, x[..., -1:]], dim=-1)
-            n += 1
-        n_out = n // 2
-        # c[o] = sum_j f[j] x[(2o + 1 - j + L/2) mod N]  (the filter centred on the pair)
-        left = length // 2 - 1
-    else:
-        n_out = (n + length - 1) // 2
-        # c[o] = sum_j f[j] x_ext[2o + 1 - j]: the odd samples of the full convolution
-        left = length - 2
-    right = 2 * (n_out - 1) + length - left - n
-    xp = _extend(x.reshape(b * c, 1, n), left, max(right, 0), mode)  # (B*C, 1, N + L - 2...)
-    # conv1d correlates, so the filters are flipped to convolve
-    weight = torch.stack([lo.flip(0), hi.flip(0)])[:, None, :]  # (2, 1, L)
-    out = F.conv1d(xp, weight, stride=2)[..., :n_out]  # (B*C, 2, n_out)
-    return out.reshape(b, c, 2, n_out)
-
-
-def _synthesis(coeffs: Tensor, lo: Tensor, hi: Tensor, mode: str) -> Tensor:
-    """One inverse step along the last axis: ``(B, C, 2, n) -> (B, C, N)``."""
-    b, c, _, n = coeffs.shape
-    length = lo.shape[0]
-    weight = torch.stack([lo, hi])[:, None, :]  # (2, 1, L)
-    # upsample by 2 and filter: y[m] = sum_o cA[o] lo[m - 2o] + cD[o] hi[m - 2o]
-    y = F.conv_transpose1d(coeffs.reshape(b * c, 2, n), weight, stride=2)  # (B*C, 1, 2n+L-2)
-    y = y[:, 0]
-    if mode == "periodization":
-        size = 2 * n
-        # wrap the full result around the period; sample m lands on (m - L/2 + 1) mod 2n
-        shift = length // 2 - 1
-        total = y.shape[-1]
-        idx = (torch.arange(total, device=y.device) - shift) % size
-        out = y.new_zeros(b * c, size).index_add(1, idx, y)
-    else:
-        # keep the samples where both filters are fully overlapped: 2n - L + 2 of them
-        out = y[:, length - 2 : 2 * n]
-    return out.reshape(b, c, -1)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -202,9 +138,8 @@ def dwt(x: Tensor, wavelet: str, *, mode: str = "symmetric") -> tuple[Tensor, Te
     _check_signal(x, "x", 1)
     check_choice(mode, "mode", MODES)
     dec_lo, dec_hi, _, _ = _bank(wavelet, x)
-    out = _analysis(x.reshape(-1, 1, x.shape[-1]), dec_lo, dec_hi, mode)  # (B, 1, 2, M)
-    out = out.reshape(*x.shape[:-1], 2, out.shape[-1])
-    return out[..., 0, :], out[..., 1, :]
+    out = analysis_step(x.unsqueeze(-2), dec_lo, dec_hi, mode, -1)  # (..., 2, 1, M)
+    return out[..., 0, 0, :], out[..., 1, 0, :]
 
 
 def idwt(cA: Tensor, cD: Tensor, wavelet: str, *, mode: str = "symmetric") -> Tensor:
@@ -235,9 +170,7 @@ def idwt(cA: Tensor, cD: Tensor, wavelet: str, *, mode: str = "symmetric") -> Te
             f"cA must have at least {(rec_lo.shape[0] - 1) // 2} coefficients for {wavelet}, "
             f"got {describe(cA)}"
         )
-    coeffs = torch.stack([cA, cD], dim=-2).reshape(-1, 1, 2, cA.shape[-1])
-    out = _synthesis(coeffs, rec_lo, rec_hi, mode)
-    return out.reshape(*cA.shape[:-1], out.shape[-1])
+    return synthesis_step(cA, cD, rec_lo, rec_hi, mode, -1)
 
 
 def dwt2(image: Tensor, wavelet: str, *, mode: str = "symmetric") -> tuple[Tensor, Coeffs2]:
@@ -263,19 +196,13 @@ def dwt2(image: Tensor, wavelet: str, *, mode: str = "symmetric") -> tuple[Tenso
     check_image(image, "image", min_dims=2, floating=True)
     check_choice(mode, "mode", MODES)
     dec_lo, dec_hi, _, _ = _bank(wavelet, image)
-    h, w = image.shape[-2:]
-    x = image.reshape(-1, h, w)
-    b = x.shape[0]
-    rows = _analysis(x, dec_lo, dec_hi, mode)  # (B, H, 2w, Wo) filtered along W
-    wo = rows.shape[-1]
-    cols = rows.permute(0, 2, 3, 1).reshape(b, 2 * wo, h)  # (B, 2w*Wo, H)
-    both = _analysis(cols, dec_lo, dec_hi, mode)  # (B, 2w*Wo, 2h, Ho)
-    ho = both.shape[-1]
-    both = both.reshape(b, 2, wo, 2, ho).permute(0, 3, 1, 4, 2)  # (B, 2h, 2w, Ho, Wo)
-    both = both.reshape(*image.shape[:-2], 2, 2, ho, wo)
+    # separable: filter the rows (along W), then the columns (along H) of both bands
+    rows = analysis_step(image, dec_lo, dec_hi, mode, -1)  # (..., 2w, H, Wo)
+    both = analysis_step(rows, dec_lo, dec_hi, mode, -2)  # (..., 2w, 2h, Ho, Wo)
+    # band index 0 = low-pass, 1 = high-pass along that axis; each band a contiguous block
     return both[..., 0, 0, :, :], (
-        both[..., 1, 0, :, :],
         both[..., 0, 1, :, :],
+        both[..., 1, 0, :, :],
         both[..., 1, 1, :, :],
     )
 
@@ -311,18 +238,11 @@ def idwt2(
             )
     check_choice(mode, "mode", MODES)
     _, _, rec_lo, rec_hi = _bank(wavelet, cA)
-    ho, wo = cA.shape[-2:]
     cH, cV, cD = details
-    # (B, 2h, 2w, Ho, Wo): index 0 = low-pass, 1 = high-pass along that axis
-    stack = torch.stack([torch.stack([cA, cV], -3), torch.stack([cH, cD], -3)], -4)
-    stack = stack.reshape(-1, 2, 2, ho, wo)
-    b = stack.shape[0]
-    cols = stack.permute(0, 2, 4, 1, 3).reshape(b, 2 * wo, 2, ho)  # (B, 2w*Wo, 2h, Ho)
-    cols = _synthesis(cols, rec_lo, rec_hi, mode)  # (B, 2w*Wo, H)
-    h = cols.shape[-1]
-    rows = cols.reshape(b, 2, wo, h).permute(0, 3, 1, 2)  # (B, H, 2w, Wo)
-    out = _synthesis(rows, rec_lo, rec_hi, mode)  # (B, H, W)
-    return out.reshape(*cA.shape[:-2], h, out.shape[-1])
+    # undo the column step for each row band (low then high along W), then the row step
+    low_w = synthesis_step(cA, cH, rec_lo, rec_hi, mode, -2)  # (..., H, Wo)
+    high_w = synthesis_step(cV, cD, rec_lo, rec_hi, mode, -2)  # (..., H, Wo)
+    return synthesis_step(low_w, high_w, rec_lo, rec_hi, mode, -1)  # (..., H, W)
 
 
 def _check_level(level: int | None, sizes: tuple[int, ...], wavelet: str) -> int:
