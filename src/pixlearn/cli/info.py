@@ -38,6 +38,8 @@ MODULES: tuple[str, ...] = (
     "losses",
     "metrics",
     "models",
+    "interpret",
+    "robustness",
     "engine",
 )
 

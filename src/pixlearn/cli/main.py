@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 import pixlearn
+from pixlearn.cli.run import register as register_run_commands
 
 __all__ = ["app", "main"]
 
@@ -20,8 +21,11 @@ app = typer.Typer(
 )
 simulate_app = typer.Typer(help="Simulate images with perfect ground truth.", no_args_is_help=True)
 app.add_typer(simulate_app, name="simulate")
-data_app = typer.Typer(help="Data sets: convert annotation formats.", no_args_is_help=True)
+data_app = typer.Typer(
+    help="Data sets: convert annotation formats, check a data set.", no_args_is_help=True
+)
 app.add_typer(data_app, name="data")
+register_run_commands(app)  # pixlearn <task> <mode> ..., pixlearn models, pixlearn model summary
 
 
 def _version(value: bool) -> None:
@@ -115,6 +119,48 @@ def data_convert(
         f"wrote {len(data['images'])} images, {len(data['annotations'])} boxes and "
         f"{len(data['categories'])} classes as {to_fmt} to [bold]{dst}[/bold]"
     )
+
+
+@data_app.command("check")
+def data_check(
+    data: Annotated[
+        str, typer.Argument(help="Data-set spec: digits, folder:/path, mnist:/root, ... (data=X).")
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for mosaic.png.")] = Path(
+        "runs/data/check"
+    ),
+) -> None:
+    """Count a classification data set per class and split, list its problems, draw a mosaic."""
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pixlearn._core.errors import PixlearnError
+    from pixlearn.data.datasets import check_dataset
+
+    spec = data.removeprefix("data=")
+    console = Console()
+    try:
+        report = check_dataset(spec, out=out)
+    except (PixlearnError, FileNotFoundError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    table = Table(title=f"{spec}: {len(report.classes)} classes")
+    table.add_column("class")
+    for split in report.counts:
+        table.add_column(split, justify="right")
+    for k, name in enumerate(report.classes):
+        table.add_row(name, *(str(c[k]) for c in report.counts.values()))
+    table.add_row("total", *(str(sum(c)) for c in report.counts.values()), style="bold")
+    console.print(table)
+    for problem in report.problems:
+        console.print(f"[red]problem:[/red] {escape(problem)}", highlight=False)
+    if report.ok:
+        console.print("no problems found")
+    if report.mosaic is not None:
+        console.print(f"wrote the mosaic to [bold]{report.mosaic}[/bold]")
+    if not report.ok:
+        raise typer.Exit(code=1)
 
 
 def main() -> None:

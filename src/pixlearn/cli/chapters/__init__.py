@@ -9,6 +9,7 @@ themselves to :data:`CHAPTERS`.
 from __future__ import annotations
 
 from pixlearn.cli.chapters.base import Chapter, DemoSettings
+from pixlearn.cli.chapters.classification import CLASSIFICATION
 from pixlearn.cli.chapters.detection import DETECTION
 from pixlearn.cli.chapters.enhancement import ENHANCEMENT
 from pixlearn.cli.chapters.imaging import IMAGING
@@ -17,6 +18,14 @@ from pixlearn.cli.chapters.multiscale import MULTISCALE
 from pixlearn.cli.chapters.restoration import RESTORATION
 
 # in the order of the syllabus
-CHAPTERS: list[Chapter] = [IMAGING, ENHANCEMENT, RESTORATION, MULTISCALE, MORPHOLOGY, DETECTION]
+CHAPTERS: list[Chapter] = [
+    IMAGING,
+    ENHANCEMENT,
+    RESTORATION,
+    MULTISCALE,
+    MORPHOLOGY,
+    CLASSIFICATION,
+    DETECTION,
+]
 
 __all__ = ["CHAPTERS", "Chapter", "DemoSettings"]
