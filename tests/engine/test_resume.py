@@ -27,7 +27,10 @@ def runs(tmp_path_factory):
     project = tmp_path_factory.mktemp("resume")
     straight = train("classify", project=str(project), name="straight", progress=False, **ARGS)
     words = [f"{k}={v}" for k, v in ARGS.items()]
-    env = {**os.environ, "PIXLEARN_KILL_AFTER_STEPS": "5"}
+    # the same number of intra-op threads as this process: float sums are only bitwise
+    # reproducible at a fixed thread count (pytest-xdist workers run with one thread)
+    threads = str(torch.get_num_threads())
+    env = {**os.environ, "PIXLEARN_KILL_AFTER_STEPS": "5", "OMP_NUM_THREADS": threads}
     killed = _cli(project, *words, "name=killed", env=env)
     return project, straight, killed
 
