@@ -15,6 +15,7 @@ from pixlearn.cli.chapters.enhancement import ENHANCEMENT
 from pixlearn.cli.chapters.imaging import IMAGING
 from pixlearn.cli.chapters.morphology import MORPHOLOGY
 from pixlearn.cli.chapters.multiscale import MULTISCALE
+from pixlearn.cli.chapters.recognition import RECOGNITION
 from pixlearn.cli.chapters.restoration import RESTORATION
 
 # in the order of the syllabus
@@ -24,6 +25,7 @@ CHAPTERS: list[Chapter] = [
     RESTORATION,
     MULTISCALE,
     MORPHOLOGY,
+    RECOGNITION,
     CLASSIFICATION,
     DETECTION,
 ]
