@@ -23,6 +23,7 @@ from pixlearn.features.hog import (
     hog_image,
     hog_normalize_blocks,
 )
+from pixlearn.features.hog_detector import HOGDetector
 from pixlearn.features.integral import integral_image, integral_sum
 from pixlearn.features.matching import match_descriptors, ransac_homography
 from pixlearn.features.sift import SIFT, SIFTKeypoints
@@ -36,6 +37,7 @@ __all__ = [
     "SIFT",
     "BagOfVisualWords",
     "FisherVector",
+    "HOGDetector",
     "SIFTKeypoints",
     "ViolaJones",
     "annotations",
