@@ -1,25 +1,13 @@
 import pytest
 import torch
 
-from pixlearn.cli.chapters.base import DemoSettings
 from pixlearn.cli.chapters.classification import CLASSIFICATION
 from pixlearn.cli.chapters.classification.accuracy import confusion_matrix
-from pixlearn.viz.report import Report
 
 
 @pytest.fixture(scope="module")
-def section():
-    """Every step of the chapter run once in quick mode, on one thread (on a shared 2-core
-    machine two OpenMP threads for these small layers wait on each other)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        report = Report("test")
-        sec = report.section(CLASSIFICATION.title, CLASSIFICATION.intro)
-        for _name, step in CLASSIFICATION.steps:
-            step(sec, DemoSettings(quick=True, seed=0))
-    finally:
-        torch.set_num_threads(threads)
+def section(run_chapter):
+    report, sec, _ = run_chapter(CLASSIFICATION)
     return report, sec
 
 

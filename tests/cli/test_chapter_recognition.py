@@ -1,31 +1,13 @@
-import time
-
 import pytest
 import torch
 
-from pixlearn.cli.chapters.base import DemoSettings
 from pixlearn.cli.chapters.recognition import RECOGNITION
 from pixlearn.cli.chapters.recognition.sift_matches import project, rotation_about_centre
-from pixlearn.viz.report import Report
 
 
 @pytest.fixture(scope="module")
-def section():
-    """Every step of the chapter run once in quick mode, on one thread (on a shared 2-core
-    machine two torch threads wait on each other); seconds per step are kept."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    report = Report("test")
-    sec = report.section(RECOGNITION.title, RECOGNITION.intro)
-    seconds = {}
-    try:
-        for name, step in RECOGNITION.steps:
-            t0 = time.perf_counter()
-            step(sec, DemoSettings(quick=True, seed=0))
-            seconds[name] = time.perf_counter() - t0
-    finally:
-        torch.set_num_threads(threads)
-    return report, sec, seconds
+def section(run_chapter):
+    return run_chapter(RECOGNITION)
 
 
 def test_steps_in_order():

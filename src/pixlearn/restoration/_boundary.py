@@ -1,12 +1,16 @@
 """Padding by index maps, for pads of any width (``torch.nn.functional.pad`` refuses a reflect
-pad wider than the image), with NumPy's ``np.pad`` mode names."""
+pad wider than the image), with NumPy's ``np.pad`` mode names; the colour-axis handling the
+denoisers share."""
 
 from __future__ import annotations
 
 import torch
 from torch import Tensor
 
-__all__ = ["PAD_MODES", "pad2d"]
+from pixlearn._core.check import check_int
+from pixlearn._core.errors import ShapeError
+
+__all__ = ["PAD_MODES", "channels_first", "pad2d"]
 
 PAD_MODES = ("constant", "edge", "symmetric", "reflect", "wrap")
 
@@ -45,3 +49,21 @@ def pad2d(x: Tensor, pad: int, mode: str, value: float = 0.0) -> Tensor:
     out = x.new_full((*x.shape[:-2], h + 2 * pad, w + 2 * pad), value)
     out[..., pad : pad + h, pad : pad + w] = x
     return out
+
+
+def channels_first(x: Tensor, channel_axis: int | None) -> tuple[Tensor, int | None]:
+    """Move the colour axis ``channel_axis`` of ``x`` to ``-3``; returns ``(x, axis)``.
+
+    ``axis`` is ``channel_axis`` made non-negative (``None`` when no axis is given, ``x`` then
+    unchanged); it must name one of the non-spatial axes (not the last two).
+    """
+    if channel_axis is None:
+        return x, None
+    ax = check_int(channel_axis, "channel_axis")
+    n = x.dim()
+    if not -n <= ax < n or ax % n >= n - 2:
+        raise ShapeError(
+            f"channel_axis must name a non-spatial axis of image (one of the first {n - 2}), "
+            f"got {channel_axis} for {tuple(x.shape)}"
+        )
+    return x.movedim(ax % n, -3), ax % n  # (..., C, H, W)

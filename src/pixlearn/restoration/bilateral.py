@@ -14,8 +14,8 @@ import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_choice, check_image, check_int, check_positive, describe
-from pixlearn._core.errors import ShapeError, ValueRangeError
-from pixlearn.restoration._boundary import PAD_MODES, pad2d
+from pixlearn._core.errors import ValueRangeError
+from pixlearn.restoration._boundary import PAD_MODES, channels_first, pad2d
 
 __all__ = ["denoise_bilateral"]
 
@@ -112,19 +112,8 @@ def denoise_bilateral(
     if not math.isfinite(float(cval)):
         raise ValueRangeError(f"cval must be finite, got {describe(cval)}")
     x = image.float() if image.dtype in (torch.float16, torch.bfloat16) else image
-    ax = None
-    if channel_axis is not None:
-        ax = check_int(channel_axis, "channel_axis")
-        if not -image.dim() <= ax < image.dim() or ax % image.dim() >= image.dim() - 2:
-            raise ShapeError(
-                f"channel_axis must name a non-spatial axis of image (one of the first "
-                f"{image.dim() - 2}), got {channel_axis} for {tuple(image.shape)}"
-            )
-        ax %= image.dim()
-        x = x.movedim(ax, -3)  # (..., C, H, W)
-        lead, c = x.shape[:-3], x.shape[-3]
-    else:
-        lead, c = x.shape[:-2], 1
+    x, ax = channels_first(x, channel_axis)  # (..., C, H, W) when channel_axis is given
+    lead, c = (x.shape[:-2], 1) if ax is None else (x.shape[:-3], x.shape[-3])
     h, w = x.shape[-2:]
     if x.numel() == 0:
         return image.clone()

@@ -15,8 +15,8 @@ import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive
-from pixlearn._core.errors import ShapeError, ValueRangeError
-from pixlearn.restoration._boundary import pad2d
+from pixlearn._core.errors import ValueRangeError
+from pixlearn.restoration._boundary import channels_first, pad2d
 
 __all__ = ["denoise_nl_means"]
 
@@ -184,19 +184,8 @@ def denoise_nl_means(
     hh = check_positive(h, "h")
     sg = check_positive(sigma, "sigma", strict=False)
     x = image.float() if image.dtype in (torch.float16, torch.bfloat16) else image
-    ax = None
-    if channel_axis is not None:
-        ax = check_int(channel_axis, "channel_axis")
-        if not -image.dim() <= ax < image.dim() or ax % image.dim() >= image.dim() - 2:
-            raise ShapeError(
-                f"channel_axis must name a non-spatial axis of image (one of the first "
-                f"{image.dim() - 2}), got {channel_axis} for {tuple(image.shape)}"
-            )
-        ax %= image.dim()
-        x = x.movedim(ax, -3)  # (..., C, H, W)
-        lead, c = x.shape[:-3], x.shape[-3]
-    else:
-        lead, c = x.shape[:-2], 1
+    x, ax = channels_first(x, channel_axis)  # (..., C, H, W) when channel_axis is given
+    lead, c = (x.shape[:-2], 1) if ax is None else (x.shape[:-3], x.shape[-3])
     hw = x.shape[-2:]
     if x.numel() == 0:
         return image.clone()

@@ -13,7 +13,7 @@ import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive
-from pixlearn._core.errors import ShapeError
+from pixlearn.restoration._boundary import channels_first
 
 __all__ = ["denoise_tv"]
 
@@ -122,15 +122,7 @@ def denoise_tv(
     tol = check_positive(eps, "eps", strict=False)
     iters = check_int(max_num_iter, "max_num_iter", min_value=1)
     x = image
-    if channel_axis is not None:
-        ax = check_int(channel_axis, "channel_axis")
-        if not -image.dim() <= ax < image.dim() or ax % image.dim() >= image.dim() - 2:
-            raise ShapeError(
-                f"channel_axis must name a non-spatial axis of image (one of the first "
-                f"{image.dim() - 2}), got {channel_axis} for {tuple(image.shape)}"
-            )
-        ax %= image.dim()
-        x = x.movedim(ax, -3)  # (..., C, H, W)
+    x, ax = channels_first(x, channel_axis)  # (..., C, H, W) when channel_axis is given
     if w == 0 or iters == 1 or image.numel() == 0:
         return image.clone()
     f = x.float() if x.dtype in (torch.float16, torch.bfloat16) else x
