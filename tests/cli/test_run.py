@@ -115,3 +115,9 @@ def test_model_summary_prints_layers_parameters_and_flops():
     assert res.exit_code == 2 and "valid keys: imgsz, in_chans, num_classes" in res.output
     res = runner.invoke(app, ["model", "summary", "nosuchnet"])
     assert res.exit_code == 2 and "nosuchnet" in res.output
+
+
+def test_api_argument_names_are_not_keys(tmp_path):
+    res = runner.invoke(app, ["classify", "train", "progress=false", f"project={tmp_path}"])
+    assert res.exit_code == 2
+    assert "unknown key progress" in res.output and "valid keys:" in res.output

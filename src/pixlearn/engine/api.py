@@ -396,5 +396,9 @@ def run(
     funcs = {"train": train, "val": validate, "predict": predict, "export": export}
     if mode not in funcs:
         raise ValueRangeError(f"mode must be one of {', '.join(MODES)}; got {mode!r}")
-    get_task(task)  # "not implemented yet" before anything else
-    return funcs[mode](task, config=config, progress=progress, **dict(overrides or {}))
+    cls = get_task(task)  # "not implemented yet" before anything else
+    overrides = dict(overrides or {})
+    if {"config", "progress", "task"} & overrides.keys():
+        # not keys but arguments of the Python API: the usual "unknown key" error names them
+        build_config(cls.config_class, overrides, config=config)
+    return funcs[mode](task, config=config, progress=progress, **overrides)

@@ -131,17 +131,15 @@ def read_results(path: Path) -> list[dict[str, float]]:
 
 def plot_results(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
     """Plot every column of ``rows`` against the epoch, one panel per quantity."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     keys = [k for k in (rows[0] if rows else {}) if k != "epoch"]
     for row in rows:
         keys += [k for k in row if k not in keys and k != "epoch"]
     cols = max(1, min(4, len(keys)))
     nrows = max(1, -(-len(keys) // cols))
-    fig, axes = plt.subplots(nrows, cols, figsize=(3.2 * cols, 2.6 * nrows), squeeze=False)
+    fig = Figure(figsize=(3.2 * cols, 2.6 * nrows))  # no pyplot: the user's backend is untouched
+    axes = fig.subplots(nrows, cols, squeeze=False)
     for ax, key in zip(axes.flat, keys, strict=False):
         pts = [(r["epoch"], r[key]) for r in rows if key in r and "epoch" in r]
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".")
@@ -152,7 +150,6 @@ def plot_results(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
         ax.axis("off")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    plt.close(fig)
     return path
 
 

@@ -161,16 +161,12 @@ def _write_mosaic(
     path: Path, samples: dict[int, list[torch.Tensor]], classes: list[str], title: str
 ) -> Path:
     """Draw one row per class (at most 20 rows) of its first images, the class name at left."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rows = [k for k in samples if samples[k]][:20] or [0]
     cols = max(1, max(len(samples.get(k, [])) for k in rows))
-    fig, axes = plt.subplots(
-        len(rows), cols, figsize=(1.1 * cols + 1.2, 1.1 * len(rows) + 0.4), squeeze=False
-    )
+    fig = Figure(figsize=(1.1 * cols + 1.2, 1.1 * len(rows) + 0.4))  # no pyplot state
+    axes = fig.subplots(len(rows), cols, squeeze=False)
     for r, k in enumerate(rows):
         for c in range(cols):
             ax = axes[r][c]
@@ -189,5 +185,4 @@ def _write_mosaic(
     fig.suptitle(title)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=80, bbox_inches="tight")
-    plt.close(fig)
     return path

@@ -30,24 +30,22 @@ __all__ = [
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".gif", ".webp")
 
 
-def _plt() -> Any:
-    import matplotlib
+def _subplots(*args: Any, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+    """A figure and its axes, without pyplot's global state (the user's backend is left alone)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(*args, **kwargs)
 
 
 def plot_confusion(confusion: Tensor, classes: Sequence[str], path: Path) -> Path:
     """Row-normalised confusion matrix (rows: true class, columns: predicted), counts in cells."""
-    plt = _plt()
     cm = confusion.to(torch.float64)  # (K, K)
     # fraction of the true class c predicted as j: C[c, j] / sum_j C[c, j]
     frac = cm / cm.sum(dim=1, keepdim=True).clamp_min(1)
     k = len(classes)
     side = min(12.0, 2.5 + 0.45 * k)
-    fig, ax = plt.subplots(figsize=(side, side))
+    fig, ax = _subplots(figsize=(side, side))
     ax.imshow(frac.numpy(), cmap="Blues", vmin=0, vmax=1)
     if k <= 30:
         ax.set_xticks(range(k), classes, rotation=90 if k > 10 else 0, fontsize=8)
@@ -61,7 +59,6 @@ def plot_confusion(confusion: Tensor, classes: Sequence[str], path: Path) -> Pat
     ax.set(xlabel="predicted", ylabel="true", title=f"confusion matrix (accuracy {acc:.2%})")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -69,11 +66,10 @@ def plot_misclassified(
     wrong: Sequence[tuple[Tensor, int, int]], classes: Sequence[str], path: Path
 ) -> Path:
     """A grid of (image, true, predicted) triples; a single note when there are none."""
-    plt = _plt()
     n = len(wrong)
     cols = max(1, min(6, n))
     rows = max(1, -(-n // cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(1.8 * cols, 2.0 * rows), squeeze=False)
+    fig, axes = _subplots(rows, cols, figsize=(1.8 * cols, 2.0 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, (image, true, pred) in zip(axes.flat, wrong, strict=False):
@@ -88,7 +84,6 @@ def plot_misclassified(
         axes[0, 0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
     fig.tight_layout()
     fig.savefig(path, dpi=100)
-    plt.close(fig)
     return path
 
 
@@ -146,7 +141,6 @@ def predict_files(
         One dict per image: ``file``, ``class``, ``label``, ``confidence``, ``top`` (list of
         ``[class, probability]``).
     """
-    plt = _plt()
     files = collect_sources(sources)
     classes = meta["classes"]
     mean = torch.tensor(meta["mean"])[:, None, None]
@@ -172,14 +166,13 @@ def predict_files(
                 "top": [[classes[int(i)], float(p)] for p, i in zip(ps, ids, strict=True)],
             }
             results.append(row)
-            fig, ax = plt.subplots(figsize=(3, 3.3))
+            fig, ax = _subplots(figsize=(3, 3.3))
             shown = image[0] if image.shape[0] == 1 else image[:3].permute(1, 2, 0)
             ax.imshow(shown.numpy(), cmap="gray" if image.shape[0] == 1 else None)
             ax.set_title(f"{row['class']} ({row['confidence']:.1%})", fontsize=10)
             ax.axis("off")
             fig.tight_layout()
             fig.savefig(out / f"{len(results):04d}_{path.stem}.png", dpi=80)
-            plt.close(fig)
     with (out / "predictions.csv").open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["file", "class", "label", "confidence"])
