@@ -5,7 +5,9 @@ Run as ``python benchmarks/morphology.py``. Everything runs in this one process 
 each time is the median of the repeats after warm-up (``benchmarks/common.py``); the ratio is
 peer time / pixlearn time (> 1: pixlearn is faster). Outputs are checked equal before timing:
 scikit-image with ``mode="ignore"`` (pixlearn's border), OpenCV with its default border for
-dilate/erode (the min/max of the dtype, the same convention).
+dilate/erode (the min/max of the dtype, the same convention). Then the issue's other rows:
+reconstruction and regional maxima, watershed, distance transform and skeleton, max-tree and
+area opening, region properties (``morphology_*.py``, ``measure.py``).
 """
 
 from __future__ import annotations
@@ -18,7 +20,10 @@ import numpy as np
 import skimage.morphology as skm
 import torch
 
+import measure
 import morphology_reconstruction
+import morphology_tree
+import morphology_watershed
 from common import markdown_table, median_time
 from pixlearn.morphology import dilation, disk, opening
 
@@ -86,6 +91,10 @@ def main() -> None:
     print(markdown_table(header, table))
     print()
     morphology_reconstruction.main()
+    # the issue's other rows: watershed, distance transform, skeleton; area opening; regionprops
+    for suite in (morphology_watershed, morphology_tree, measure):
+        print()
+        suite.main()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ Run as ``python benchmarks/restore.py``. Everything runs in this one process on 
 is the median of the repeats after warm-up (``benchmarks/common.py``); the ratio is skimage time /
 pixlearn time (> 1: pixlearn is faster). Outputs are checked to agree (max abs difference <= 1e-4)
 before timing. scikit-image runs the batch one image after another (it has no batch axis: its
-``richardson_lucy`` would convolve a 3-D PSF over the stack).
+``richardson_lucy`` would convolve a 3-D PSF over the stack). After these rows the whole suite of
+the issue follows: denoising (``restore_denoise.py``), wavelets (``wavelets.py``) and the
+JPEG-style codec (``compression.py``).
 """
 
 from __future__ import annotations
@@ -86,5 +88,17 @@ def main() -> None:
     print(markdown_table(header, table))
 
 
-if __name__ == "__main__":
+def main_all() -> None:
+    """The issue's whole suite: deconvolution, denoising, wavelets and the JPEG codec."""
+    import compression
+    import restore_denoise
+    import wavelets
+
     main()
+    for suite in (restore_denoise, wavelets, compression):
+        print()
+        suite.main()
+
+
+if __name__ == "__main__":
+    main_all()
