@@ -21,6 +21,7 @@ from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_range, pair
 from pixlearn._core.errors import DataFormatError, ShapeError, ValueRangeError
+from pixlearn.features.adaboost import boosted_stage
 from pixlearn.features.haar import _corner_table, haar_like_feature_coords
 from pixlearn.features.integral import integral_image
 from pixlearn.ops import box_iou, nms
@@ -131,75 +132,6 @@ class ViolaJones:
         out = (raw - mean[:, None] * self._signed_area(coords)[None]) / std[:, None]
         return out.to(torch.float32)
 
-    # ------------------------------------------------------------------ training
-    @staticmethod
-    def _best_stumps(
-        values_sorted: Tensor, order: Tensor, weights: Tensor, labels: Tensor
-    ) -> tuple[int, float, int, float]:
-        """The stump of least weighted error over all features (values pre-sorted per feature).
-
-        Returns ``(feature, threshold, polarity, error)``; the stump says "face" when
-        ``polarity * x < polarity * threshold``.
-        """
-        wp = (weights * labels)[order]  # (F, N) positive weights in sorted order
-        wn = (weights * (1 - labels))[order]  # (F, N)
-        s_pos, s_neg = wp.cumsum(1), wn.cumsum(1)  # weight at or below each split
-        t_pos, t_neg = s_pos[:, -1:], s_neg[:, -1:]
-        # polarity +1 (faces below): errors are negatives below + positives above
-        e_below = s_neg + (t_pos - s_pos)
-        # polarity -1 (faces above): positives below + negatives above
-        e_above = s_pos + (t_neg - s_neg)
-        err = torch.minimum(e_below, e_above)  # (F, N): split after sorted position j
-        # splitting between equal values is impossible: forbid those positions
-        same = torch.zeros_like(err, dtype=torch.bool)
-        same[:, :-1] = values_sorted[:, 1:] == values_sorted[:, :-1]
-        err = err.masked_fill(same, math.inf)
-        flat = int(err.argmin())
-        f, j = divmod(flat, err.shape[1])
-        pol = 1 if e_below[f, j] <= e_above[f, j] else -1
-        v = values_sorted[f]
-        thr = float(v[j] + v[j + 1]) / 2 if j + 1 < v.numel() else float(v[j]) + 1e-3
-        return f, thr, pol, float(err[f, j])
-
-    def _train_stage(self, feats: Tensor, labels: Tensor, coords: Tensor) -> dict[str, Any]:
-        """One AdaBoost stage on the feature matrix ``(N, F)``; labels 1 face / 0 other."""
-        n_pos = float(labels.sum())
-        n_neg = labels.numel() - n_pos
-        lab = labels.to(torch.float64)
-        # w_i = 1/(2P) for faces, 1/(2N) for non-faces
-        weights = torch.where(labels.bool(), 1 / (2 * n_pos), 1 / (2 * n_neg)).to(torch.float64)
-        values_sorted, order = feats.T.sort(1)  # (F, N) each
-        picks: list[tuple[int, float, int, float]] = []
-        score = torch.zeros(labels.numel(), dtype=torch.float64)
-        stage_thr = 0.0
-        for _ in range(self.max_stage_features):
-            weights = weights / weights.sum()
-            f, thr, pol, err = self._best_stumps(values_sorted, order, weights, lab)
-            err = min(max(err, 1e-10), 1 - 1e-10)
-            # beta = e / (1 - e), alpha = log(1 / beta)
-            beta = err / (1 - err)
-            alpha = math.log(1 / beta)
-            h = (pol * feats[:, f] < pol * thr).to(torch.float64)  # (N,)
-            # correctly classified samples are down-weighted: w <- w beta^(1 - e_i)
-            weights = weights * torch.where(h == lab, beta, 1.0)
-            score = score + alpha * h
-            picks.append((f, thr, pol, alpha))
-            # lower the stage threshold until the detection target holds on the faces
-            pos_scores = score[labels.bool()].sort().values
-            k = math.floor((1 - self.stage_detection_rate) * pos_scores.numel())
-            stage_thr = float(pos_scores[k]) - 1e-9
-            fp = float((score[~labels.bool()] >= stage_thr).double().mean())
-            if fp <= self.stage_false_positive_rate:
-                break
-        idx = torch.tensor([p[0] for p in picks])
-        return {
-            "coords": coords[idx].clone(),
-            "threshold": torch.tensor([p[1] for p in picks], dtype=torch.float64),
-            "polarity": torch.tensor([p[2] for p in picks], dtype=torch.float64),
-            "alpha": torch.tensor([p[3] for p in picks], dtype=torch.float64),
-            "stage_threshold": stage_thr,
-        }
-
     def fit(
         self,
         faces: Tensor,
@@ -259,7 +191,15 @@ class ViolaJones:
                 break
             feats = torch.cat([pos_feats, self._normalised_features(negatives, coords)])
             labels = torch.cat([torch.ones(pos.shape[0]), torch.zeros(negatives.shape[0])])
-            self.stages.append(self._train_stage(feats, labels.to(torch.int64), coords))
+            stage = boosted_stage(
+                feats,
+                labels.to(torch.int64),
+                max_features=self.max_stage_features,
+                detection_rate=self.stage_detection_rate,
+                false_positive_rate=self.stage_false_positive_rate,
+            )
+            stage["coords"] = coords[stage.pop("feature")].clone()
+            self.stages.append(stage)
             # the next stage sees only the negatives this cascade still accepts
             negatives = negatives[self.predict(negatives)]
             pos_keep = self.predict(pos)
