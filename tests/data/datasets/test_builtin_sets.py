@@ -5,7 +5,7 @@ import pytest
 import skimage.data
 import torch
 
-from pixlearn.data.datasets import faces, textures
+from pixlearn.data.datasets import faces, load_dataset, textures
 
 
 def _hashes(ds):
@@ -54,3 +54,12 @@ def test_texture_patch_size_is_checked(bad):
 def test_split_names_are_checked():
     with pytest.raises(ValueError, match="split"):
         faces("training")
+
+
+def test_builtin_sets_are_reachable_from_pixlearn_data():
+    import pixlearn.data as data
+
+    for name in ("digits", "faces", "textures"):
+        ds = getattr(data, name)("val")
+        ref = load_dataset(name, "val")
+        assert torch.equal(ds.images, ref.images) and torch.equal(ds.targets, ref.targets)
