@@ -153,18 +153,15 @@ def test_huge_and_spread_out_boxes():
         assert nms(boxes, scores, t).tolist() == _greedy_nms(boxes, scores, t)
 
 
-def test_long_suppression_chain():
-    # box i overlaps only box i + 1 (IoU 0.6), scores decreasing: keep every other box
-    x = torch.arange(40, dtype=torch.float64) * 2.5
-    boxes = torch.stack((x, torch.zeros(40), x + 10, torch.ones(40)), 1)
-    boxes[:, 0] = torch.arange(40) * 20.0
-    boxes[:, 2] = boxes[:, 0] + 10
-    boxes[1::2, 0] -= 2.5 + 10  # shift odd boxes back onto the previous one
-    boxes[1::2, 2] -= 2.5 + 10
-    boxes[1::2] = boxes[1::2] + torch.tensor([12.5, 0, 12.5, 0], dtype=torch.float64)
-    scores = torch.linspace(1, 0, 40, dtype=torch.float64)
+@pytest.mark.parametrize("n", [40, 150])  # inside one block of the CPU sweep, and across
+def test_long_suppression_chain(n):
+    # box i = [2.5 i, 0, 2.5 i + 10, 1]: IoU 0.6 with box i + 1, 1/3 with box i + 2, so with
+    # decreasing scores each kept box suppresses the next one only: keep every other box
+    x = torch.arange(n, dtype=torch.float64) * 2.5
+    boxes = torch.stack((x, torch.zeros(n, dtype=torch.float64), x + 10, torch.ones(n)), 1)
+    scores = torch.linspace(1, 0, n, dtype=torch.float64)
     ref = _greedy_nms(boxes, scores, 0.5)
-    assert nms(boxes, scores, 0.5).tolist() == ref
+    assert nms(boxes, scores, 0.5).tolist() == ref == list(range(0, n, 2))
 
 
 # ---- soft-NMS --------------------------------------------------------------------------------
