@@ -243,17 +243,25 @@ def _nms(boxes: Tensor, scores: Tensor, idxs: Tensor | None, iou_threshold: floa
 
 
 def _suppression(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
-    """``(P, Q)`` bool: ``IoU(a_p, b_q) > t`` for rows ``(x1, y1, x2, y2, area, group)``.
+    """``(P, Q)`` bool: ``IoU(a_p, b_q) > t`` for rows ``(x1, y1, x2, y2, area[, group])``.
 
-    Boxes of different groups never suppress each other. IoU is ``inter / (area_a + area_b -
-    inter)``; 0/0 (two zero-area boxes) is NaN, which suppresses nothing.
+    Boxes of different groups (rows with the 6th column) never suppress each other. IoU is
+    ``inter / (area_a + area_b - inter)``; 0/0 (two zero-area boxes) is NaN, which suppresses
+    nothing. Only the width is clamped at 0: where the heights do not overlap the
+    "intersection" is <= 0, and so is the ratio, which is not above ``t >= 0`` either.
+    In-place steps: this is the hot loop.
     """
-    w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.maximum(w, 0) * np.maximum(h, 0)  # (P, Q)
+    inter = np.minimum(a[:, None, 2], b[None, :, 2])  # (P, Q)
+    inter -= np.maximum(a[:, None, 0], b[None, :, 0])
+    np.maximum(inter, 0, out=inter)  # overlap width
+    inter *= np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
+    union = a[:, None, 4] + b[None, :, 4]
+    union -= inter
     with np.errstate(invalid="ignore", divide="ignore"):
-        over = inter / (a[:, None, 4] + b[None, :, 4] - inter) > t
-    return over & (a[:, None, 5] == b[None, :, 5])
+        over = np.divide(inter, union, out=inter) > t
+    if a.shape[1] > 5:
+        over &= a[:, None, 5] == b[None, :, 5]
+    return over
 
 
 def _greedy_blocked(ranked: np.ndarray, groups: np.ndarray | None, t: float) -> np.ndarray:
@@ -268,8 +276,10 @@ def _greedy_blocked(ranked: np.ndarray, groups: np.ndarray | None, t: float) -> 
     the loop overhead that dominated small inputs is gone, the pair work stays ``O(N K)``.
     """
     x1, y1, x2, y2 = (ranked[:, k] for k in range(4))
-    g = np.zeros(len(ranked)) if groups is None else groups  # group ids, exact as floats
-    rows = np.stack([x1, y1, x2, y2, (x2 - x1) * (y2 - y1), g.astype(ranked.dtype)], 1)  # (R, 6)
+    columns = [x1, y1, x2, y2, (x2 - x1) * (y2 - y1)]
+    if groups is not None:
+        columns.append(groups.astype(ranked.dtype))  # small ids: exact as floats
+    rows = np.stack(columns, 1)  # (R, 5 or 6)
     alive = np.arange(len(ranked))  # ranks still in play
     keep = []
     while alive.size:
