@@ -58,7 +58,9 @@ def test_wavedec_and_wavedec2_equal_pywavelets(name, mode):
     np.testing.assert_allclose(ours32[-1][2].numpy(), ref2[-1][2], atol=1e-5)
 
 
-@pytest.mark.parametrize("name", ["haar", "db4", "sym5", "bior2.4", "bior4.4"])
+@pytest.mark.parametrize(
+    "name", ["haar", "db4", "sym5", "bior2.4", "bior4.4", "bior5.5", "rbio3.1"]
+)
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("size", [(33, 47), (64, 64), (51, 40)])
 def test_waverec2_inverts_wavedec2(name, mode, size):

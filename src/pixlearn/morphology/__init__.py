@@ -40,7 +40,6 @@ __all__ = [
     "ATTRIBUTES",
     "Granulometry",
     "MaxTree",
-    "annotations",
     "area_closing",
     "area_opening",
     "attribute_filter",

@@ -11,7 +11,8 @@ guided filter, and the interpolation baseline of super-resolution complete it.
 from __future__ import annotations
 
 from pixlearn.restoration.bilateral import denoise_bilateral
-from pixlearn.restoration.dehaze import dark_channel, dehaze_dark_channel, guided_filter
+from pixlearn.restoration.dehaze import dark_channel, dehaze_dark_channel
+from pixlearn.restoration.guided import guided_filter
 from pixlearn.restoration.inpaint import inpaint_biharmonic
 from pixlearn.restoration.inverse import inverse_filter
 from pixlearn.restoration.nl_means import denoise_nl_means
@@ -23,7 +24,6 @@ from pixlearn.restoration.wiener import unsupervised_wiener, wiener
 __all__ = [
     "RL_BOUNDARIES",
     "UPSCALE_METHODS",
-    "annotations",
     "dark_channel",
     "dehaze_dark_channel",
     "denoise_bilateral",

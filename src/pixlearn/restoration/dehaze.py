@@ -14,14 +14,20 @@ from __future__ import annotations
 
 import math
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pixlearn._core.check import check_image, check_int, check_positive, check_range, describe
-from pixlearn._core.errors import ShapeError, ValueRangeError
+from pixlearn._core.check import (
+    check_choice,
+    check_image,
+    check_int,
+    check_positive,
+    check_range,
+)
+from pixlearn._core.errors import ValueRangeError
+from pixlearn.restoration.guided import guided_filter
 
-__all__ = ["dark_channel", "dehaze_dark_channel", "guided_filter"]
+__all__ = ["dark_channel", "dehaze_dark_channel"]
 
 
 def _check_patch(patch_size: int) -> int:
@@ -83,109 +89,6 @@ def dark_channel(image: Tensor, patch_size: int = 15) -> Tensor:
     return _min_filter(image.amin(dim=-3), k)
 
 
-def _box_mean(x: Tensor, r: int) -> Tensor:
-    """Mean over the ``(2r+1)^2`` window around each pixel, cut at the border, via cumulative sums.
-
-    ``x`` is ``(..., H, W)``; per axis, with ``S[i] = sum_{j<i} x[j]`` padded by ``r`` copies of
-    its first and last values, the window sum is ``S[min(i + r + 1, n)] - S[max(i - r, 0)]``:
-    two reads per pixel whatever ``r``. Then divided by the number of pixels in the cut window.
-    """
-    out = x
-    for dim in (-2, -1):
-        n = out.shape[dim]
-        zero = torch.zeros_like(out.narrow(dim, 0, 1))
-        s = torch.cat([zero, out.cumsum(dim)], dim)  # (..., n + 1, ...), S[0] = 0
-        last = s.narrow(dim, n, 1)
-        # S padded: S[-r..-1] = S[0] = 0 and S[n+1..n+r] = S[n]
-        reps = [1] * s.dim()
-        reps[dim] = r
-        s = torch.cat([zero.repeat(reps), s, last.repeat(reps)], dim)  # (..., n + 1 + 2r, ...)
-        out = s.narrow(dim, 2 * r + 1, n) - s.narrow(dim, 0, n)
-        i = torch.arange(n, device=x.device)
-        count = ((i + r + 1).clamp(max=n) - (i - r).clamp(min=0)).to(x.dtype)  # window length
-        out = out / (count[:, None] if dim == -2 else count)
-    return out
-
-
-def guided_filter(guide: Tensor, src: Tensor, radius: int, eps: float) -> Tensor:
-    r"""The guided filter: edge-preserving smoothing of ``src`` steered by a grey ``guide``.
-
-    Args:
-        guide: the guidance images, shape ``(..., H, W)``, float, finite (a grey image;
-            reduce a colour image to grey first).
-        src: the images to filter, shape ``(..., H, W)`` broadcasting against ``guide``.
-        radius: the window is ``(2 radius + 1)^2`` pixels, cut at the border; >= 0.
-        eps: the regularisation :math:`\epsilon > 0`: edges with local variance well above it
-            are kept, flatter regions are smoothed.
-
-    Returns:
-        The filtered images, shape ``broadcast(guide, src)``, dtype of ``src`` (computed in
-        float64: cumulative sums in float32 lose digits on large images). Differentiable.
-
-    Shape:
-        ``(..., H, W), (..., H, W) -> (..., H, W)``.
-
-    Raises:
-        WrongTypeError: ``guide``/``src`` not floating, ``radius`` not an int.
-        ShapeError: empty images, spatial shapes that differ, leading dims not broadcasting.
-        ValueRangeError: NaN/Inf, ``radius < 0``, ``eps <= 0``.
-
-    Notes:
-        In each window :math:`\omega_k` the output is a linear function of the guide,
-        :math:`q_i = a_k I_i + b_k`, fitted to :math:`p` by ridge regression:
-
-        .. math::
-            a_k = \frac{\overline{Ip}_k - \mu_k \bar p_k}{\sigma_k^2 + \epsilon}, \qquad
-            b_k = \bar p_k - a_k \mu_k, \qquad
-            q_i = \bar a_i I_i + \bar b_i,
-
-        where bars are window means (computed with box filters, O(1) per pixel) and
-        :math:`\bar a_i, \bar b_i` average the coefficients of the windows covering :math:`i`.
-        Since :math:`\nabla q \approx \bar a \nabla I`, edges of the guide pass to the output.
-
-    Example:
-        >>> step = torch.zeros(8, 8)
-        >>> step[:, 4:] = 1
-        >>> out = guided_filter(step, step, 2, 1e-4)  # the guide's own edge is preserved
-        >>> bool((out - step).abs().max() < 1e-2)
-        True
-
-    References:
-        He, K., Sun, J., Tang, X. "Guided image filtering." ECCV 2010 (and IEEE TPAMI 35, 2013).
-    """
-    check_image(guide, "guide", floating=True)
-    check_image(src, "src", floating=True)
-    r = check_int(radius, "radius", min_value=0)
-    e = check_positive(eps, "eps")
-    if guide.shape[-2:] != src.shape[-2:]:
-        raise ShapeError(
-            f"src must have the guide's spatial shape {tuple(guide.shape[-2:])}, "
-            f"got {describe(src)}"
-        )
-    try:
-        shape = torch.broadcast_shapes(guide.shape, src.shape)
-    except RuntimeError:
-        raise ShapeError(
-            f"src must broadcast against the guide {describe(guide)}, got {describe(src)}"
-        ) from None
-    if 0 in shape:
-        return src.new_zeros(shape)
-    i = guide.to(torch.float64).expand(shape)  # I, (..., H, W)
-    p = src.to(torch.float64).expand(shape)  # p, (..., H, W)
-    # the four window means in one pass: mean(I), mean(p), mean(I p), mean(I^2)
-    mean_i, mean_p, mean_ip, mean_ii = _box_mean(torch.stack([i, p, i * p, i * i]), r)
-    # cov(I, p) = mean(I p) - mean(I) mean(p); var(I) = mean(I^2) - mean(I)^2
-    cov_ip = mean_ip - mean_i * mean_p
-    var_i = mean_ii - mean_i * mean_i
-    # a = cov / (var + eps), b = mean(p) - a mean(I)
-    a = cov_ip / (var_i + e)
-    b = mean_p - a * mean_i
-    # q = mean(a) I + mean(b)
-    mean_a, mean_b = _box_mean(torch.stack([a, b]), r)
-    q = mean_a * i + mean_b
-    return q.to(src.dtype)
-
-
 def dehaze_dark_channel(
     image: Tensor,
     *,
@@ -194,6 +97,7 @@ def dehaze_dark_channel(
     t0: float = 0.1,
     top_fraction: float = 0.001,
     refine: bool = True,
+    guide: str = "auto",
     radius: int = 60,
     eps: float = 1e-3,
     clip: bool = True,
@@ -209,8 +113,12 @@ def dehaze_dark_channel(
             noise where the haze is dense.
         top_fraction: the fraction of brightest dark-channel pixels among which the
             atmospheric light is chosen, in (0, 1] (at least one pixel).
-        refine: refine the transmission with :func:`guided_filter` (guided by the image's
-            channel mean), instead of the blocky patch-wise estimate.
+        refine: refine the transmission with :func:`~pixlearn.restoration.guided_filter`,
+            instead of the blocky patch-wise estimate.
+        guide: the refinement's guide: ``"color"`` the RGB image itself (He et al.; needs
+            ``C == 3``; keeps depth edges between colours of equal brightness),
+            ``"gray"`` its channel mean (4 box filters instead of 13, any ``C``), or
+            ``"auto"``: colour when ``C == 3``, grey otherwise.
         radius: the guided filter's radius, >= 0 (the paper uses about 4 patch sizes).
         eps: the guided filter's regularisation, > 0.
         clip: clip the recovered radiance to [0, 1].
@@ -226,8 +134,9 @@ def dehaze_dark_channel(
     Raises:
         WrongTypeError: ``image`` not floating; an integer option that is not an int.
         ShapeError: ``image`` with fewer than 3 dims or empty.
-        ValueRangeError: NaN/Inf in ``image``; an option outside its range; an atmospheric
-            light with a zero channel (a black image has no haze to estimate).
+        ValueRangeError: NaN/Inf in ``image``; an option outside its range; ``guide="color"``
+            with ``C != 3``; an atmospheric light with a zero channel (a black image has no
+            haze to estimate).
 
     Notes:
         From :math:`I = J t + A(1 - t)` and the prior :math:`J^{\mathrm{dark}} \approx 0`:
@@ -260,6 +169,10 @@ def dehaze_dark_channel(
     r = check_int(radius, "radius", min_value=0)
     e = check_positive(eps, "eps")
     c, h, wd = image.shape[-3:]
+    mode = check_choice(guide, "guide", ("auto", "color", "gray"))
+    if mode == "color" and c != 3:
+        raise ValueRangeError(f"guide='color' needs 3 channels in image, got {c}")
+    colour = mode == "color" or (mode == "auto" and c == 3)
     lead = image.shape[:-3]
     x = image.reshape(-1, c, h * wd)  # (B, C, N)
     dark = dark_channel(image, k).reshape(-1, h * wd)  # (B, N)
@@ -278,7 +191,9 @@ def dehaze_dark_channel(
     xi = image.reshape(-1, c, h, wd)  # (B, C, H, W)
     # t~ = 1 - omega * dark(I / A)
     t = 1 - w * dark_channel(xi / a, k)  # (B, H, W)
-    if refine:
+    if refine and colour:
+        t = guided_filter(xi, t, r, e, color_guide=True)
+    elif refine:
         t = guided_filter(xi.mean(dim=1), t, r, e)
     # J = (I - A) / max(t, t0) + A
     j = (xi - a) / t.clamp(min=lower)[:, None] + a

@@ -41,7 +41,6 @@ __all__ = [
     "KERNEL_SUPPORT",
     "RBF_KERNELS",
     "affine_warp",
-    "annotations",
     "blob_dog",
     "blob_log",
     "blob_overlap",

@@ -1,7 +1,7 @@
 """Wavelets and multiresolution analysis: filter banks, the DWT, denoising, scattering.
 
-* :mod:`~pixlearn.wavelets.filters`: Haar, Daubechies, Symlet and biorthogonal filter banks,
-  derived by spectral factorisation;
+* :mod:`~pixlearn.wavelets.filters`: Haar, Daubechies, Symlet, biorthogonal and reverse
+  biorthogonal filter banks, derived by spectral factorisation;
 * :mod:`~pixlearn.wavelets.dwt`: 1-D and 2-D, single and multilevel transforms and their
   inverses (PyWavelets' conventions, batched, differentiable);
 * :mod:`~pixlearn.wavelets.denoise`: wavelet shrinkage (VisuShrink, BayesShrink);

@@ -18,9 +18,18 @@ which makes :math:`\cos^{2K}(\omega/2) P_K(\sin^2(\omega/2))` a valid product fi
   asymmetric" choice, which is kept in a small table of choices).
 * **Biorthogonal** ``biorNr.Nd`` (symmetric, linear phase): the synthesis low-pass gets
   :math:`(1+z^{-1})^{N_r}` and the analysis low-pass gets :math:`(1+z^{-1})^{N_d}` times
-  :math:`P_K`, :math:`K = (N_r + N_d)/2` (the B-spline family), except ``bior4.4`` and
-  ``bior6.8`` whose zeros of :math:`P_K` are shared between both filters so that they are
-  nearly orthogonal (the CDF 9/7 filter of JPEG 2000 is ``bior4.4``).
+  :math:`P_K`, :math:`K = (N_r + N_d)/2` (the B-spline family), except ``bior4.4``,
+  ``bior5.5`` and ``bior6.8`` whose zeros of :math:`P_K` are shared between both filters so
+  that they are nearly orthogonal (the CDF 9/7 filter of JPEG 2000 is ``bior4.4``).
+  ``bior5.5`` is not named after its zeros at :math:`z=-1`: with :math:`K = 5`, the ten zeros of
+  :math:`\cos^{10}` are split 6 (synthesis) / 4 (analysis), and of the two conjugate pairs of
+  zeros of :math:`P_5` the one with :math:`\operatorname{Re} y < 0` goes to the synthesis
+  filter (lengths 11 and 9).
+* **Reverse biorthogonal** ``rbioNr.Nd``: the same pair of filters with the roles swapped, the
+  analysis low-pass of ``biorNr.Nd`` used for synthesis and vice versa. A decomposition filter
+  is the time reverse of the analysis filter it applies, so ``rbio.rec_lo = bior.dec_lo``
+  reversed and ``rbio.dec_lo = bior.rec_lo`` reversed; the high-pass pair follows from the
+  usual alternating-sign relations.
 
 Filters are laid out exactly as PyWavelets lays them out (zero padded to a common even length),
 so that coefficient arrays agree index by index.
@@ -66,11 +75,16 @@ _SYMLET_CHOICE: dict[int, tuple[int, ...]] = {
 }
 _BIORTHOGONAL = (
     "1.1", "1.3", "1.5", "2.2", "2.4", "2.6", "2.8",
-    "3.1", "3.3", "3.5", "3.7", "3.9", "4.4", "6.8",
+    "3.1", "3.3", "3.5", "3.7", "3.9", "4.4", "5.5", "6.8",
 )  # fmt: skip
-# The non-spline members: which groups of zeros of P_K (indices into _half_band_roots) go to the
-# synthesis filter; the rest go to the analysis filter (Daubechies 1992, table 8.3).
-_BIOR_SPLIT: dict[str, tuple[int, ...]] = {"4.4": (1,), "6.8": (1,)}
+# The non-spline members (Daubechies 1992, section 8.3.4): the zeros at z = -1 of the synthesis
+# and analysis low-pass filters, and which groups of zeros of P_K (indices into
+# _half_band_roots) go to the synthesis filter; the rest go to the analysis filter.
+_BIOR_SPLIT: dict[str, tuple[int, int, tuple[int, ...]]] = {
+    "4.4": (4, 4, (1,)),
+    "5.5": (6, 4, (1,)),
+    "6.8": (6, 8, (1,)),
+}
 
 
 class FilterBank(NamedTuple):
@@ -94,6 +108,7 @@ def wavelist() -> list[str]:
         + [f"db{n}" for n in range(1, 9)]
         + [f"sym{n}" for n in range(2, 9)]
         + [f"bior{s}" for s in _BIORTHOGONAL]
+        + [f"rbio{s}" for s in _BIORTHOGONAL]
     )
 
 
@@ -104,7 +119,7 @@ def wavelet_filters(
 
     Args:
         name: one of :func:`wavelist` (``"haar"``, ``"db1"``-``"db8"``, ``"sym2"``-``"sym8"``,
-            ``"bior1.1"``-``"bior6.8"``).
+            ``"bior1.1"``-``"bior6.8"``, ``"rbio1.1"``-``"rbio6.8"``).
         dtype: dtype of the returned tensors (default float64).
         device: device of the returned tensors.
 
@@ -139,8 +154,13 @@ def _bank(name: str) -> tuple[tuple[float, ...], ...]:
         n = int(name[3:])
         rec_lo = _spectral_factor(n, _SYMLET_CHOICE[n])
         dec_lo = rec_lo[::-1]
-    else:
+    elif name.startswith("bior"):
         dec_lo, rec_lo = _biorthogonal(name[4:])
+    else:
+        # reverse biorthogonal: synthesis with bior's analysis filter and vice versa; a
+        # decomposition filter is the time reverse of the filter it applies
+        bior_dec, bior_rec = _biorthogonal(name[4:])
+        dec_lo, rec_lo = bior_rec[::-1], bior_dec[::-1]
     # the high-pass filters are the alternating-sign (quadrature mirror) partners:
     # dec_hi[k] = (-1)^(k+1) rec_lo[k],  rec_hi[k] = (-1)^k dec_lo[k]
     sign = (-1.0) ** np.arange(len(rec_lo))
@@ -198,6 +218,8 @@ def _binomial_filter(n: int) -> np.ndarray:
 
 def _biorthogonal(order: str) -> tuple[np.ndarray, np.ndarray]:
     nr, nd = (int(c) for c in order.split("."))
+    if order in _BIOR_SPLIT:
+        nr, nd = _BIOR_SPLIT[order][:2]
     k = (nr + nd) // 2
     groups = _half_band_roots(k)
     rec, dec = _binomial_filter(nr), _binomial_filter(nd)
@@ -216,7 +238,7 @@ def _biorthogonal(order: str) -> tuple[np.ndarray, np.ndarray]:
         # H_rec(z) H_dec(z^-1) is then still the perfect-reconstruction product filter
         for i, group in enumerate(groups):
             for y0 in group:
-                if i in _BIOR_SPLIT[order]:
+                if i in _BIOR_SPLIT[order][2]:
                     rec = np.convolve(rec, _y_factor(y0))
                 else:
                     dec = np.convolve(dec, _y_factor(y0))

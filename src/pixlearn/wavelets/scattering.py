@@ -79,18 +79,27 @@ def morlet_filter_bank(
     Returns:
         ``(psi_hat, phi_hat)``: ``psi_hat`` of shape ``(J, L, H, W)`` and ``phi_hat`` of shape
         ``(H, W)``, real, sampled on ``torch.fft.fftfreq`` grids, scaled so that the
-        Littlewood-Paley sum is at most 1.
+        Littlewood-Paley sum is at most 1 (and, with the default ``L = 8``, at least ~0.55).
 
     Notes:
         A Morlet wavelet is a Gabor function minus a Gaussian that cancels its mean:
         :math:`\hat\psi(\omega) = \hat g_\sigma(\omega - \xi) - \beta \hat g_\sigma(\omega)`,
         :math:`\beta = \hat g_\sigma(-\xi)` so that :math:`\hat\psi(0) = 0`, with
         :math:`\sigma_j = 0.8 \cdot 2^j`, :math:`|\xi_j| = (3\pi/4) / 2^j` in direction
-        :math:`\theta_\ell = \pi \ell / L`. The filters are divided by
-        :math:`\sqrt{\max_\omega A(\omega)}`, where the Littlewood-Paley sum
-        :math:`A(\omega) = |\hat\phi(\omega)|^2 + \tfrac12 \sum_{j,\ell}
-        (|\hat\psi_{j\ell}(\omega)|^2 + |\hat\psi_{j\ell}(-\omega)|^2)` measures the energy the
-        (real-input) transform keeps at frequency :math:`\omega`.
+        :math:`\theta_\ell = \pi \ell / L`, slant (the envelope's aspect ratio) :math:`4/L`,
+        and a Gaussian low-pass of width :math:`0.8 \cdot 2^{J-1}` (Kymatio's defaults). The
+        Littlewood-Paley sum
+
+        .. math::
+            A(\omega) = |\hat\phi(\omega)|^2 + \tfrac12 \sum_{j,\ell}
+            \left(|\hat\psi_{j\ell}(\omega)|^2 + |\hat\psi_{j\ell}(-\omega)|^2\right)
+
+        measures the energy the (real-input) transform keeps at frequency :math:`\omega`:
+        :math:`A \le A(\omega) \le B` makes the bank a frame. The wavelets are first scaled
+        so that their own sum peaks at 1, as :math:`|\hat\phi(0)|^2` does, then the bank is
+        divided by :math:`\sqrt{\max_\omega A}`: :math:`B = 1` and, for ``L = 8``,
+        :math:`A \approx 0.55`-:math:`0.63` (``J`` = 1-4), against 0.32 for a single
+        normalisation.
 
     Example:
         >>> psi, phi = morlet_filter_bank((32, 32), J=2, L=4, dtype=torch.float64)
@@ -116,13 +125,24 @@ def morlet_filter_bank(
     psi_hat = torch.stack(psi).reshape(J, L, h, w)
     # the low-pass is as wide as the coarsest envelope, 2^(J-1), and averages over ~2^J pixels
     phi_hat = _gaussian_hat(wy, wx, _SIGMA0 * 2 ** (J - 1), 0.0, 1.0)
-    lp = littlewood_paley(psi_hat, phi_hat)
-    scale = lp.max().sqrt()
+    # two steps: the wavelets alone first, so that their own LP sum peaks at 1 like the
+    # low-pass's (neighbouring orientations overlap: unscaled it peaks near 2.8 for L = 8 and
+    # a single normalisation would leave the low frequencies at ~0.32); then the whole bank
+    band = littlewood_paley(psi_hat, torch.zeros_like(phi_hat))
+    psi_hat = psi_hat / band.max().sqrt()
+    scale = littlewood_paley(psi_hat, phi_hat).max().sqrt()
     return psi_hat / scale, phi_hat / scale
 
 
 def littlewood_paley(psi_hat: Tensor, phi_hat: Tensor) -> Tensor:
-    """The Littlewood-Paley sum ``A(omega)`` of a filter bank (see :func:`morlet_filter_bank`)."""
+    """The Littlewood-Paley sum ``A(omega)`` of a filter bank (see :func:`morlet_filter_bank`).
+
+    Example:
+        >>> psi, phi = morlet_filter_bank((64, 64), J=3, L=8, dtype=torch.float64)
+        >>> lp = littlewood_paley(psi, phi)  # (64, 64): the frame bounds are its min and max
+        >>> round(float(lp.min()), 2), round(float(lp.max()), 2)
+        (0.61, 1.0)
+    """
     # psi_hat(-omega) on the fftfreq grid: index k -> (-k) mod N along both axes
     flipped = torch.roll(psi_hat.flip(-2, -1), shifts=(1, 1), dims=(-2, -1))
     return phi_hat**2 + 0.5 * (psi_hat**2 + flipped**2).sum(dim=(0, 1))

@@ -47,7 +47,7 @@ def _dehazing(sec: Section, cfg: DemoSettings) -> None:
         (f"hazy I = J t + A (1 - t): {p_hazy:.1f} dB", hazy.permute(1, 2, 0), None),
         (f"dehazed: {p_out:.1f} dB", out.permute(1, 2, 0), None),
         ("dark channel of I", dark_channel(hazy, patch), "gray"),
-        ("estimated transmission (guided filter)", t_hat, "viridis"),
+        ("estimated transmission (colour-guided filter)", t_hat, "viridis"),
         ("true transmission exp(-beta d)", t_true, "viridis"),
     ]
     for ax, (title, img, cmap) in zip(axes, panels, strict=True):
@@ -58,7 +58,7 @@ def _dehazing(sec: Section, cfg: DemoSettings) -> None:
         "Haze made with the atmospheric scattering model from a clear photo and a known depth. "
         "The dark channel of the hazy image estimates 1 - t, its brightest pixels locate the "
         f"airlight A (true {AIRLIGHT}, estimated "
-        f"({', '.join(f'{v:.3f}' for v in a_hat.tolist())})); the guided filter snaps the "
-        "blocky estimate to the image's edges.",
+        f"({', '.join(f'{v:.3f}' for v in a_hat.tolist())})); the guided filter, with the "
+        "colour image as guide, snaps the blocky estimate to the image's edges.",
         name="dehazing",
     )
