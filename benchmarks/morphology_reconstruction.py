@@ -1,5 +1,6 @@
-"""Benchmark of pixlearn.morphology reconstruction and regional maxima against scikit-image,
-on a 2048x2048 image built from ``camera`` (each pixel repeated 4x4).
+"""Benchmark of pixlearn.morphology reconstruction, regional maxima and h-maxima against
+scikit-image, on a 2048x2048 image built from ``camera`` (each pixel repeated 4x4: plateaus
+of 16 pixels and more, the hard case for plateau labelling).
 
 Run as ``python benchmarks/morphology_reconstruction.py``. Everything runs in this one process;
 each time is the median of the repeats after warm-up (``benchmarks/common.py``); the ratio is
@@ -16,7 +17,7 @@ import skimage.morphology as skm
 import torch
 
 from common import markdown_table, median_time
-from pixlearn.morphology import reconstruction, regional_maxima
+from pixlearn.morphology import h_maxima, reconstruction, regional_maxima, regional_minima
 
 __all__ = ["main"]
 
@@ -26,15 +27,34 @@ def main() -> None:
     img = np.kron(cam, np.ones((4, 4), np.uint8))  # (2048, 2048) uint8
     mask32 = img.astype(np.float32)
     seed32 = np.clip(mask32 - 40, 0, None)  # the h-dome seed f - h
+    high = np.clip(img.astype(np.int32) + 40, None, 255).astype(np.uint8)  # f + h
     rows = []
     cases = {
         "reconstruction by dilation, float32": (
             lambda: reconstruction(torch.from_numpy(seed32), torch.from_numpy(mask32)).numpy(),
             lambda: skm.reconstruction(seed32, mask32),
         ),
+        "reconstruction by erosion, uint8": (
+            lambda: reconstruction(
+                torch.from_numpy(high), torch.from_numpy(img), "erosion"
+            ).numpy(),
+            lambda: skm.reconstruction(high, img, method="erosion"),
+        ),
         "regional maxima, uint8": (
             lambda: regional_maxima(torch.from_numpy(img)).numpy(),
             lambda: skm.local_maxima(img, allow_borders=True),
+        ),
+        "regional maxima 4-connected, uint8": (
+            lambda: regional_maxima(torch.from_numpy(img), connectivity=1).numpy(),
+            lambda: skm.local_maxima(img, connectivity=1, allow_borders=True),
+        ),
+        "regional minima, float32": (
+            lambda: regional_minima(torch.from_numpy(mask32)).numpy(),
+            lambda: skm.local_minima(mask32, allow_borders=True),
+        ),
+        "h-maxima h=40, uint8": (
+            lambda: h_maxima(torch.from_numpy(img), 40).numpy(),
+            lambda: skm.h_maxima(img, 40).astype(bool),
         ),
     }
     for name, (ours, peer) in cases.items():

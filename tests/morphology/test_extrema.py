@@ -3,6 +3,7 @@ from collections import deque
 import numpy as np
 import pytest
 import skimage.data
+import skimage.measure
 import skimage.morphology as skm
 import torch
 
@@ -163,3 +164,87 @@ def test_errors():
             fn(f, connectivity=3)
     with pytest.raises(ValueError, match="image"):
         h_maxima(nan, 0.1)
+
+
+def _random_plateaus(rng, dtype):
+    """A small image with many plateaus: few levels, random shape (1-pixel rows/columns too)."""
+    h, w = rng.integers(1, 12, size=2)
+    f = rng.integers(0, 4, size=(h, w))
+    if rng.random() < 0.5:
+        f = _plateau_image(rng, (h, w), 4)
+    return (f - 1).astype(dtype) if np.dtype(dtype).kind != "u" else f.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.int16, np.float32, np.float64])
+def test_many_random_plateaus_equal_skimage(dtype):
+    # the candidate/spoiled-plateau algorithm against scikit-image and the flood fill, on
+    # hundreds of small images where plateaus touch each other, the border and higher ones
+    rng = np.random.default_rng(11)
+    for _ in range(150):
+        f = _random_plateaus(rng, dtype)
+        for c in (1, 2):
+            out = regional_maxima(torch.from_numpy(f), connectivity=c).numpy()
+            np.testing.assert_array_equal(
+                out, skm.local_maxima(f, connectivity=c, allow_borders=True)
+            )
+            out = regional_minima(torch.from_numpy(f), connectivity=c).numpy()
+            np.testing.assert_array_equal(
+                out, skm.local_minima(f, connectivity=c, allow_borders=True)
+            )
+    f = _random_plateaus(rng, dtype)
+    neg = -f.astype(np.float64)
+    np.testing.assert_array_equal(
+        regional_minima(torch.from_numpy(f)).numpy(), _slow_regional_maxima(neg, 2)
+    )
+
+
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.int64])
+def test_extreme_values_of_the_dtype(dtype):
+    # plateaus at the dtype's minimum and maximum (the value used outside the image)
+    info = np.iinfo(dtype)
+    rng = np.random.default_rng(4)
+    for _ in range(20):
+        f = np.where(rng.random((9, 10)) < 0.5, info.min, info.max).astype(dtype)
+        f[rng.random((9, 10)) < 0.2] = info.max // 2
+        for c in (1, 2):
+            np.testing.assert_array_equal(
+                regional_maxima(torch.from_numpy(f), connectivity=c).numpy(),
+                skm.local_maxima(f, connectivity=c, allow_borders=True),
+            )
+            np.testing.assert_array_equal(
+                regional_minima(torch.from_numpy(f), connectivity=c).numpy(),
+                skm.local_minima(f, connectivity=c, allow_borders=True),
+            )
+
+
+def test_torch_path_equals_numpy_path():
+    # the code other devices run (torch labelling) on the CPU: bfloat16 takes it, and holds
+    # the integers 0..255 exactly
+    f = skimage.data.camera()[::4, ::4].copy()
+    for c in (1, 2):
+        want = regional_maxima(torch.from_numpy(f), connectivity=c)
+        assert torch.equal(regional_maxima(torch.from_numpy(f).bfloat16(), connectivity=c), want)
+        want = regional_minima(torch.from_numpy(f), connectivity=c)
+        assert torch.equal(regional_minima(torch.from_numpy(f).bfloat16(), connectivity=c), want)
+    batch = torch.stack([torch.from_numpy(f[:40, :50]), torch.full((40, 50), 7, dtype=torch.uint8)])
+    out = regional_maxima(batch.bfloat16())
+    assert torch.equal(out[0], regional_maxima(batch[0])) and not out[1].any()
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_pre_spreading_does_not_change_the_components(connectivity):
+    from pixlearn.morphology._plateaus import _unflagged_numpy, _unflagged_torch
+
+    # any number of geodesic pre-dilations gives the components with no flagged pixel
+    rng = np.random.default_rng(5)
+    mask = rng.random((2, 30, 41)) < 0.6
+    flag = mask & (rng.random((2, 30, 41)) < 0.02)
+    want = _unflagged_torch(torch.from_numpy(mask), torch.from_numpy(flag), connectivity)
+    for steps in (0, 1, 3, 8):
+        out = _unflagged_numpy(mask, flag, connectivity, steps=steps)
+        np.testing.assert_array_equal(out, want.numpy())
+    # the reference: scikit-image labels, minus those holding a flag
+    for i in range(2):
+        lab = skimage.measure.label(mask[i], connectivity=connectivity)
+        bad = np.unique(lab[flag[i]])
+        np.testing.assert_array_equal(want[i].numpy(), mask[i] & ~np.isin(lab, bad))

@@ -180,3 +180,44 @@ def test_clear_border_batched_and_errors():
         clear_border(labels, buffer_size=-1)
     with pytest.raises(ValueError, match="labels"):
         clear_border(torch.zeros(0, 3, dtype=torch.int64))
+
+
+@pytest.mark.parametrize(
+    "footprint",
+    [
+        None,
+        CROSS,
+        torch.tensor([[0, 0, 0], [1, 1, 1], [0, 0, 0]], dtype=torch.bool),  # along rows only
+        torch.tensor([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=torch.bool),  # along columns only
+        torch.tensor([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=torch.bool),  # diagonals only
+    ],
+)
+def test_many_shapes_and_footprints_equal_skimage(footprint):
+    # the row-skipping sweeps on shapes from 1 pixel up, integer plateaus (ties) and floats
+    rng = np.random.default_rng(8)
+    for i in range(40):
+        h, w = rng.integers(1, 25, size=2)
+        mask = rng.integers(0, 6, size=(h, w)).astype(np.int32 if i % 2 else np.float64)
+        seed = np.where(rng.random((h, w)) < 0.1, mask, 0).astype(mask.dtype)
+        out = reconstruction(torch.from_numpy(seed), torch.from_numpy(mask), footprint=footprint)
+        np.testing.assert_array_equal(out.numpy(), _sk(seed, mask, "dilation", footprint))
+        seed_e = np.where(rng.random((h, w)) < 0.1, mask, 6).astype(mask.dtype)
+        out = reconstruction(
+            torch.from_numpy(seed_e), torch.from_numpy(mask), "erosion", footprint=footprint
+        )
+        np.testing.assert_array_equal(out.numpy(), _sk(seed_e, mask, "erosion", footprint))
+
+
+def test_torch_path_equals_numpy_path(camera):
+    # the code other devices run (torch row operations) on the CPU: bfloat16 takes it, and
+    # holds the integers 0..255 exactly
+    mask = torch.from_numpy(camera)
+    seed = (mask.int() - 50).clamp(min=0).to(torch.uint8)
+    for fp in (None, CROSS):
+        want = reconstruction(seed, mask, footprint=fp)
+        out = reconstruction(seed.bfloat16(), mask.bfloat16(), footprint=fp)
+        assert out.dtype == torch.bfloat16
+        assert torch.equal(out.to(torch.uint8), want)
+    high = (mask.int() + 50).clamp(max=255).to(torch.uint8)
+    want = reconstruction(high, mask, "erosion")
+    assert torch.equal(reconstruction(high.bfloat16(), mask.bfloat16(), "erosion").byte(), want)

@@ -1,24 +1,34 @@
-"""Regional extrema and their contrast-filtered versions (h-extrema), by reconstruction."""
+"""Regional extrema (by candidate plateaus and run labelling) and their contrast-filtered
+versions (h-extrema, by reconstruction)."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+import numpy as np
 import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive
 from pixlearn._core.errors import ValueRangeError
+from pixlearn.morphology._plateaus import _unflagged_numpy, _unflagged_torch
 from pixlearn.morphology.reconstruction import _reconstruct
 
 __all__ = ["extended_maxima", "h_maxima", "h_minima", "regional_maxima", "regional_minima"]
 
 _OFFSETS = {1: [0], 2: [-1, 0, 1]}
+_Array = TypeVar("_Array", np.ndarray, Tensor)
 
 
-def _offsets(connectivity: int) -> list[int]:
+def _connectivity(connectivity: int) -> int:
     c = check_int(connectivity, "connectivity", min_value=1)
     if c not in _OFFSETS:
         raise ValueRangeError(f"connectivity must be 1 or 2, got {connectivity}")
-    return _OFFSETS[c]
+    return c
+
+
+def _offsets(connectivity: int) -> list[int]:
+    return _OFFSETS[_connectivity(connectivity)]
 
 
 def _prepare(image: Tensor) -> Tensor:
@@ -26,42 +36,84 @@ def _prepare(image: Tensor) -> Tensor:
     return image.to(torch.uint8) if image.dtype == torch.bool else image
 
 
-def _has_neighbour(x: Tensor, offsets: list[int], *, higher: bool) -> Tensor:
-    """True where a neighbour (inside the image) is strictly higher (or lower) than the pixel."""
-    H, W = x.shape[-2:]
-    out = torch.zeros(x.shape, dtype=torch.bool, device=x.device)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            if (
-                (dy, dx) == (0, 0)
-                or (dy != 0 and dx not in offsets)
-                or (dy == 0 and 0 not in offsets)
-            ):
-                continue
-            # the pixel at (y, x) against its neighbour at (y + dy, x + dx)
-            ys, yn = slice(max(0, -dy), H - max(0, dy)), slice(max(0, dy), H - max(0, -dy))
-            xs, xn = slice(max(0, -dx), W - max(0, dx)), slice(max(0, dx), W - max(0, -dx))
-            centre, nb = x[..., ys, xs], x[..., yn, xn]
-            out[..., ys, xs] |= nb > centre if higher else nb < centre
+def _neighbourhood(x: _Array, connectivity: int, *, maxima: bool) -> _Array:
+    """Max (or min) of ``x (B, H, W)`` over each pixel and its neighbours inside the image;
+    ``x`` is a NumPy array (CPU, faster for these small-integer ops) or a tensor."""
+    if isinstance(x, np.ndarray):
+        grow, copy = (np.maximum if maxima else np.minimum), np.copy
+    else:
+        grow, copy = (torch.maximum if maxima else torch.minimum), torch.clone
+
+    def along(a: _Array, dim: int) -> _Array:
+        """``grow`` of each entry and its two neighbours along ``dim`` (1 or 2), in place on
+        a copy: a missing neighbour outside the image changes nothing."""
+        out = copy(a)
+        lo = (slice(None),) * dim + (slice(None, -1),)
+        hi = (slice(None),) * dim + (slice(1, None),)
+        grow(out[hi], a[lo], out=out[hi])  # the neighbour before
+        grow(out[lo], a[hi], out=out[lo])  # the neighbour after
+        return out
+
+    if connectivity == 2:
+        return along(along(x, 2), 1)  # the 3x3 square, separable: rows, then columns
+    # the cross: the pixel and its neighbours along rows, then those along columns
+    out = along(x, 2)
+    grow(out[:, 1:], x[:, :-1], out=out[:, 1:])
+    grow(out[:, :-1], x[:, 1:], out=out[:, :-1])
     return out
+
+
+def _worst(dtype: torch.dtype | np.dtype, maxima: bool) -> float | int:
+    """The value that loses every comparison: the lowest for maxima, the highest for minima."""
+    if isinstance(dtype, torch.dtype):
+        if dtype.is_floating_point:
+            return float("-inf") if maxima else float("inf")
+        info = torch.iinfo(dtype)
+    else:
+        if dtype.kind == "f":
+            return float("-inf") if maxima else float("inf")
+        info = np.iinfo(dtype)
+    return int(info.min if maxima else info.max)
+
+
+def _replace(f: _Array, where: _Array, value: float | int) -> _Array:
+    """``f`` with ``value`` where ``where`` is True (a copy)."""
+    if not isinstance(f, np.ndarray):
+        return f.masked_fill(where, value)
+    if f.dtype.kind == "u" and value == 0:
+        return f * ~where  # unsigned maxima: arithmetic is much faster than a masked copy
+    if f.dtype.kind == "u" and value == np.iinfo(f.dtype).max:
+        return f | -where.astype(f.dtype)  # unsigned minima: 0 - 1 wraps to the maximum
+    return np.where(where, value, f).astype(f.dtype, copy=False)
 
 
 def _regional(image: Tensor, connectivity: int, *, maxima: bool) -> Tensor:
     x = _prepare(image)
-    offsets = _offsets(connectivity)
+    c = _connectivity(connectivity)
     if x.numel() == 0:
         return torch.zeros(x.shape, dtype=torch.bool, device=x.device)
     H, W = x.shape[-2:]
     flat = x.reshape(-1, H, W)
-    # seed: the pixels with a strictly better neighbour keep their value, all others get the
-    # image's worst value (a plateau at the worst value with no better neighbour is the
-    # whole image, which is not an extremum)
-    worst = flat.amin(dim=(-2, -1), keepdim=True) if maxima else flat.amax((-2, -1), True)
-    better = _has_neighbour(flat, offsets, higher=maxima)
-    seed = torch.where(better, flat, worst)  # (B, H, W)
-    rec = _reconstruct(seed, flat, offsets, offsets, dilate=maxima)
-    # rec(p) == f(p) iff p's plateau reaches a strictly better pixel
-    out = rec < flat if maxima else rec > flat
+    on_cpu = flat.device.type == "cpu" and flat.dtype != torch.bfloat16
+    f = flat.contiguous().numpy() if on_cpu else flat  # (B, H, W)
+    # candidates: no strictly better neighbour (dilation == f for maxima)
+    cand = _neighbourhood(f, c, maxima=maxima) == f  # (B, H, W)
+    # two neighbouring candidates have equal values (each is >= the other), so a candidate
+    # component lies in one plateau; it is the whole plateau, and a regional extremum, iff no
+    # pixel of it has a non-candidate neighbour of the same value ("spoiled"). Non-candidate
+    # neighbours of a candidate are never better, so: the best of them equals f.
+    worst = _worst(f.dtype, maxima)
+    others = _replace(f, cand, worst)  # (B, H, W), f off the candidates, worst on them
+    spoiled = cand & (_neighbourhood(others, c, maxima=maxima) == f)
+    # (a candidate equal to the worst value is spoiled too: such a plateau is the image's
+    # minimum (maximum), never a maximum (minimum))
+    if on_cpu:
+        out = _unflagged_numpy(cand, spoiled, c)
+        constant = cand.reshape(cand.shape[0], -1).all(1)  # (B,) only candidates
+        out[constant] = False  # a constant image has no extremum (no outer boundary)
+        return torch.from_numpy(out).reshape(x.shape)
+    out = _unflagged_torch(cand, spoiled, c)
+    out &= ~cand.flatten(1).all(1).view(-1, 1, 1)
     return out.reshape(x.shape)
 
 
@@ -85,11 +137,15 @@ def regional_maxima(image: Tensor, *, connectivity: int = 2) -> Tensor:
 
     Notes:
         A plateau :math:`P` (connected, :math:`f \equiv t` on it) is a regional maximum iff
-        :math:`f(q) < t` for every :math:`q \notin P` adjacent to :math:`P`. Exact for floats
-        (no :math:`\varepsilon`): mark the pixels with a strictly higher neighbour,
-        :math:`s = f` there and :math:`s = \min f` elsewhere; then
-        :math:`R^\delta_f(s)(p) = f(p)` iff the plateau of :math:`p` touches a higher pixel,
-        so :math:`\text{RMAX}(f) = \{p : R^\delta_f(s)(p) < f(p)\}`. Equals
+        :math:`f(q) < t` for every :math:`q \notin P` adjacent to :math:`P`. Computed without
+        reconstruction and exact for floats (no :math:`\varepsilon`): the candidates
+        :math:`C = \{p : (f \oplus B)(p) = f(p)\}` have no strictly higher neighbour, so two
+        neighbouring candidates are equal and a connected component :math:`K` of :math:`C`
+        lies in one plateau. :math:`K` is a whole plateau, hence a regional maximum, iff no
+        pixel of :math:`K` has a same-valued neighbour outside :math:`C`; with
+        :math:`g = f` off :math:`C` and :math:`-\infty` on it, those spoiled pixels are
+        :math:`C \cap \{(g \oplus B) = f\}`. The components of :math:`C` holding a spoiled
+        pixel are found on horizontal runs (union-find). Equals
         ``skimage.morphology.local_maxima(f, connectivity, allow_borders=True)``.
 
     Example:
@@ -110,8 +166,8 @@ def regional_minima(image: Tensor, *, connectivity: int = 2) -> Tensor:
     The dual of :func:`regional_maxima` (same arguments, returns and errors).
 
     Notes:
-        :math:`\text{RMIN}(f) = \{p : R^\varepsilon_f(s)(p) > f(p)\}` with :math:`s = f` where a
-        neighbour is strictly lower and :math:`\max f` elsewhere. Equals
+        :math:`\text{RMIN}(f) = \text{RMAX}(-f)`, computed directly with erosions (no
+        negation, so unsigned images are fine). Equals
         ``skimage.morphology.local_minima(f, connectivity, allow_borders=True)``.
 
     Example:

@@ -3,8 +3,9 @@ border clearing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -12,8 +13,6 @@ from pixlearn._core.check import check_choice, check_image, check_int, check_ten
 from pixlearn._core.errors import ShapeError, ValueRangeError, WrongTypeError
 
 __all__ = ["clear_border", "fill_holes", "reconstruction"]
-
-_Op = Callable[..., Tensor]
 
 
 def reconstruction(
@@ -49,9 +48,11 @@ def reconstruction(
         the largest value :math:`\min(f(q), \min_{\text{path } q \to p} g)` over all pixels
         :math:`q` and paths joining them. Reconstruction by erosion is the dual (swap
         :math:`\min`/:math:`\max`). Instead of one global step per iteration, each pass sweeps
-        the image row by row (down, up) and column by column (right, left), so a value runs
-        along the sweep direction in one pass (Vincent's sequential scheme, vectorised along
-        each row); passes repeat until nothing changes. Equals
+        the image row by row (down, up) and column by column (right, left, on the transposed
+        image), so a value runs along the sweep direction in one pass (Vincent's sequential
+        scheme, vectorised along each row); passes repeat until nothing changes. A row is
+        recomputed only when the row before it changed since it last looked (values only
+        grow), so later passes cost only the region still changing. Equals
         ``skimage.morphology.reconstruction``.
 
     Example:
@@ -104,59 +105,135 @@ def _footprint_offsets(footprint: Tensor | None) -> tuple[list[int], list[int]]:
 def _reconstruct(
     seed: Tensor, mask: Tensor, rows: list[int], cols: list[int], *, dilate: bool
 ) -> Tensor:
-    """Sweep ``seed`` under ``mask`` (both ``(..., H, W)``, same dtype) until it is stable."""
+    """Sweep ``seed`` under ``mask`` (both ``(..., H, W)``, same dtype) until it is stable.
+
+    CPU tensors are swept as NumPy arrays (a row operation costs about 1 us there, several
+    in torch); other devices run the same code on tensors.
+    """
     shape = seed.shape
     H, W = shape[-2:]
-    grow, limit = (torch.maximum, torch.minimum) if dilate else (torch.minimum, torch.maximum)
-    info = torch.finfo(seed.dtype) if seed.dtype.is_floating_point else torch.iinfo(seed.dtype)
-    # the value outside the image never wins: -inf for a dilation, +inf for an erosion
-    outside = float("-inf" if dilate else "inf") if seed.is_floating_point() else None
-    if outside is None:
-        outside = info.min if dilate else info.max
-    # (B, H, W + 2), one padding column each side so shifted rows need no bounds checks
-    x = torch.full((*shape[:-2], H, W + 2), outside, dtype=seed.dtype, device=seed.device)
-    x = x.reshape(-1, H, W + 2)
-    x[..., 1:-1] = seed.reshape(-1, H, W)
+    on_cpu = seed.device.type == "cpu" and seed.dtype != torch.bfloat16
+    lib = np if on_cpu else torch
+    s = seed.reshape(-1, H, W)
     m = mask.reshape(-1, H, W)
+    if on_cpu:
+        s, m = s.contiguous().numpy(), m.contiguous().numpy()  # read only
+    # the value outside the image never wins: -inf for a dilation, +inf for an erosion
+    if seed.is_floating_point():
+        outside: float | int = float("-inf" if dilate else "inf")
+    else:
+        info = torch.iinfo(seed.dtype)
+        outside = info.min if dilate else info.max
+    B = s.shape[0]
+    # (B, H, W + 2), one padding column each side so shifted rows need no bounds checks
+    x = _full(lib, (B, H, W + 2), outside, s)
+    x[:, :, 1:-1] = s
     # the same image transposed, (B, W, H + 2), for the column sweeps
-    xt = torch.full((x.shape[0], W, H + 2), outside, dtype=seed.dtype, device=seed.device)
-    mt = m.transpose(1, 2).contiguous()
+    xt = _full(lib, (B, W, H + 2), outside, s)
+    mt = m.swapaxes(1, 2).copy() if on_cpu else m.transpose(1, 2).contiguous()
+    sweeper = _Sweeper(lib, dilate)
+    # which rows (columns) changed since their neighbours last looked at them: all at first
+    dirty, dirty_t = [True] * H, [True] * W
+    first = True
     while True:
-        before = x[..., 1:-1].clone()
-        if rows:
-            _sweep(x, m, rows, grow, limit, reverse=False)
-            _sweep(x, m, rows, grow, limit, reverse=True)
-        xt[..., 1:-1] = x[..., 1:-1].transpose(1, 2)
-        if cols:
-            _sweep(xt, mt, cols, grow, limit, reverse=False)
-            _sweep(xt, mt, cols, grow, limit, reverse=True)
-        x[..., 1:-1] = xt[..., 1:-1].transpose(1, 2)
-        if torch.equal(before, x[..., 1:-1]):
-            return x[..., 1:-1].reshape(shape).clone()
+        # down and up along the columns: vertical (and diagonal) steps
+        changed = sweeper.sweep(x, m, rows, dirty) if rows else None  # (B, W) or None
+        if first:
+            xt[:, :, 1:-1] = x[:, :, 1:-1].swapaxes(1, 2)
+        elif changed is not None:
+            _copy_lines(lib, xt, x, changed, dirty_t)
+        # right and left along the rows, on the transposed image
+        changed_t = sweeper.sweep(xt, mt, cols, dirty_t) if cols else None  # (B, H) or None
+        if changed_t is not None:
+            _copy_lines(lib, x, xt, changed_t, dirty)
+        elif changed is None:
+            break  # a whole pass without a change: stable
+        first = False
+    out = x[:, :, 1:-1].reshape(shape)
+    return torch.from_numpy(out.copy()) if on_cpu else out.clone()
 
 
-def _sweep(x: Tensor, m: Tensor, offsets: list[int], grow: _Op, limit: _Op, *, reverse: bool):
-    """One pass over the rows of ``x (B, n, w + 2)`` (padded) limited by ``m (B, n, w)``.
+def _full(lib: Any, shape: tuple[int, ...], value: float | int, like: Any) -> Any:
+    """A new array of ``shape`` filled with ``value``, of the dtype (and device) of ``like``."""
+    if lib is np:
+        return np.full(shape, value, dtype=like.dtype)
+    return torch.full(shape, value, dtype=like.dtype, device=like.device)
 
-    Row ``r`` takes, from the already updated row before it, ``grow`` over ``offsets`` of the
-    neighbours, clipped by the mask: ``x[r] = grow(x[r], limit(grow_k x[r-1, j+k], m[r]))``.
-    """
-    n, w = m.shape[1], m.shape[2]
-    tmp = torch.empty_like(m[:, 0])  # (B, w)
-    order = range(n - 2, -1, -1) if reverse else range(1, n)
-    step = 1 if reverse else -1
-    for r in order:
-        prev = x[:, r + step]  # (B, w + 2), the row processed just before
-        shifted = [prev[:, 1 + k : 1 + k + w] for k in offsets]
-        if len(shifted) == 1:
-            limit(shifted[0], m[:, r], out=tmp)
+
+def _copy_lines(lib: Any, dst: Any, src: Any, changed: Any, dirty: list[bool]) -> None:
+    """Copy the lines ``changed (B, n)`` of ``src (B, m, n + 2)`` into ``dst (B, n, m + 2)``
+    (its transpose) and mark them dirty there."""
+    idx = lib.nonzero(changed.any(0))[0] if lib is np else torch.nonzero(changed.any(0))[:, 0]
+    for k in idx.tolist():
+        dirty[k] = True
+    if 2 * len(idx) > dst.shape[1]:
+        dst[:, :, 1:-1] = src[:, :, 1:-1].swapaxes(1, 2)  # most lines: one whole transpose
+    else:
+        dst[:, idx, 1:-1] = src[:, :, 1 + idx].swapaxes(1, 2)  # dst[:, k] = src[:, :, 1 + k]
+
+
+class _Sweeper:
+    """Down and up sweeps over the rows of a padded image, skipping clean rows."""
+
+    def __init__(self, lib: Any, dilate: bool) -> None:
+        self.lib = lib
+        if lib is np:
+            self.grow, self.limit = (np.maximum, np.minimum) if dilate else (np.minimum, np.maximum)
+            self.better = np.greater if dilate else np.less
         else:
-            grow(shifted[0], shifted[1], out=tmp)
-            for s in shifted[2:]:
-                grow(tmp, s, out=tmp)
-            limit(tmp, m[:, r], out=tmp)
-        row = x[:, r, 1:-1]
-        grow(row, tmp, out=row)
+            self.grow, self.limit = (
+                (torch.maximum, torch.minimum) if dilate else (torch.minimum, torch.maximum)
+            )
+            self.better = torch.gt if dilate else torch.lt
+
+    def sweep(self, x: Any, m: Any, offsets: list[int], dirty: list[bool]) -> Any:
+        """Down then up over the rows of ``x (B, n, w + 2)`` limited by ``m (B, n, w)``.
+
+        Row ``r`` takes, from the row processed just before it, ``grow`` over ``offsets`` of
+        the neighbours, clipped by the mask: ``x[r] = grow(x[r], limit(grow_k x[r-1, j+k],
+        m[r]))``. A row is recomputed only when the row before it changed since (``dirty``,
+        one flag per direction: the values only grow, so an unchanged neighbour gives
+        nothing new); on return ``dirty`` holds the rows whose last change the row below
+        has not seen. Returns the columns that changed ``(B, w)``, or None.
+        """
+        B, n, w = m.shape
+        lib = self.lib
+        tmp = lib.empty((B, w), dtype=m.dtype) if lib is np else torch.empty_like(m[:, 0])
+        gain = lib.empty((B, w), dtype=bool) if lib is np else torch.empty_like(tmp).bool()
+        changed = None
+        down = list(dirty)  # the rows whose change the sweep down still has to pass on
+        up = list(dirty)
+        dirty[:] = [False] * n
+        for order, step, todo in (
+            (range(1, n), -1, down),
+            (range(n - 2, -1, -1), 1, up),
+        ):
+            for r in order:
+                if not todo[r + step]:
+                    continue
+                todo[r + step] = False
+                prev = x[:, r + step]  # (B, w + 2), the row processed just before
+                if len(offsets) == 1:
+                    self.limit(prev[:, 1 : 1 + w], m[:, r], out=tmp)
+                else:
+                    a, b = offsets[0], offsets[1]
+                    self.grow(prev[:, 1 + a : 1 + a + w], prev[:, 1 + b : 1 + b + w], out=tmp)
+                    for k in offsets[2:]:
+                        self.grow(tmp, prev[:, 1 + k : 1 + k + w], out=tmp)
+                    self.limit(tmp, m[:, r], out=tmp)
+                row = x[:, r, 1:-1]
+                self.better(tmp, row, out=gain)
+                if not gain.any():
+                    continue
+                self.grow(row, tmp, out=row)
+                down[r] = up[r] = True
+                # a change on the way up is seen by the row above, not yet by the one below
+                dirty[r] = todo is up
+                if changed is None:
+                    changed = gain.copy() if lib is np else gain.clone()
+                else:
+                    changed |= gain
+        return changed
 
 
 def fill_holes(binary: Tensor, *, connectivity: int = 1) -> Tensor:
