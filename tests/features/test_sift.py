@@ -177,3 +177,94 @@ def test_bad_input():
         SIFT(n_scales=0)
     with pytest.raises(ValueError, match="sigma"):
         SIFT(sigma=-1.0)
+
+
+# --- the fast paths: strip-wise scale space, DoG extrema, descriptor sample enumeration ---
+
+
+@pytest.mark.parametrize("shape,sigma", [((37, 53), 1.6), ((64, 40), 3.1), ((5, 9), 2.0)])
+def test_strip_blur_equals_scipy_mirror(shape, sigma):
+    from scipy.ndimage import gaussian_filter
+
+    from pixlearn.features._sift_scale import blur_into
+
+    # (5, 9) with sigma 2: the radius 8 exceeds the image, the mirror repeats
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    out = blur_into(x, sigma, torch.empty_like(x))
+    ref = gaussian_filter(x.numpy(), sigma, mode="mirror", truncate=4.0)
+    np.testing.assert_allclose(out.numpy(), ref, atol=1e-12)
+
+
+def test_upsample2_equals_linear_resize(camera):
+    from pixlearn.features._sift_scale import upsample2
+
+    img = camera[:50, :70]
+    ref = resize(img, (100, 140), interpolation="linear", antialias=False)
+    assert torch.allclose(upsample2(img.contiguous()), ref, atol=1e-6)
+
+
+def test_dog_extrema_equal_a_whole_octave_max_pool():
+    from pixlearn.features._sift_scale import dog_extrema
+
+    g = torch.Generator().manual_seed(1)
+    levels = torch.rand(6, 70, 45, generator=g, dtype=torch.float64)
+    levels[:, 20:30, 10:20] = 0.5  # plateaus: ties count as extrema (>=), as in OpenCV
+    dog = levels[1:] - levels[:-1]
+    mx = torch.nn.functional.max_pool3d(dog[None, None], 3, 1, 1)[0, 0]
+    mn = -torch.nn.functional.max_pool3d(-dog[None, None], 3, 1, 1)[0, 0]
+    thr, b = 0.05, 5
+    cand = ((dog == mx) & (dog > thr)) | ((dog == mn) & (dog < -thr))
+    cand[0], cand[-1] = False, False
+    cand[:, :b], cand[:, -b:], cand[:, :, :b], cand[:, :, -b:] = False, False, False, False
+    ref = cand.nonzero()
+    s, y, x = dog_extrema(levels, thr, b)
+    assert ref.shape[0] > 20
+    assert torch.equal(torch.stack([s, y, x], 1), ref)
+
+
+def _slow_descriptor(level, y, x, sig, theta):
+    """Lowe's descriptor by a loop over the square around the keypoint (float64 numpy)."""
+    h, w = level.shape
+    width = 3.0 * sig
+    radius = round(width * math.sqrt(2) * 5 * 0.5)
+    ri, ci = round(y), round(x)
+    hist = np.zeros((6, 6, 8))
+    c, s = math.cos(theta), math.sin(theta)
+    for dy in range(-radius, radius + 1):
+        for dx in range(-radius, radius + 1):
+            yy, xx = ri + dy, ci + dx
+            if not (1 <= yy <= h - 2 and 1 <= xx <= w - 2):
+                continue
+            fy, fx = yy - y, xx - x
+            u, v = (fx * c + fy * s) / width, (-fx * s + fy * c) / width
+            if abs(u) >= 2.5 or abs(v) >= 2.5:
+                continue
+            gx = level[yy, xx + 1] - level[yy, xx - 1]
+            gy = level[yy + 1, xx] - level[yy - 1, xx]
+            wgt = math.exp(-(u * u + v * v) / 8) * math.hypot(gx, gy)
+            rb, cb = v + 1.5, u + 1.5
+            ob = ((math.atan2(gy, gx) - theta) % (2 * math.pi)) * 8 / (2 * math.pi)
+            r0, c0, o0 = math.floor(rb), math.floor(cb), math.floor(ob)
+            for i, wr in ((0, 1 - (rb - r0)), (1, rb - r0)):
+                for j, wc in ((0, 1 - (cb - c0)), (1, cb - c0)):
+                    for k, wo in ((0, 1 - (ob - o0)), (1, ob - o0)):
+                        hist[r0 + 1 + i, c0 + 1 + j, (o0 + k) % 8] += wgt * wr * wc * wo
+    d = hist[1:5, 1:5].reshape(-1)
+    d = d / np.linalg.norm(d)
+    d = np.minimum(d, 0.2)
+    return d / np.linalg.norm(d)
+
+
+def test_descriptor_equals_a_slow_loop(camera):
+    from pixlearn.features.sift_descriptor import describe_keypoints
+
+    level = camera[40:120, 60:150].double()
+    # centres, scales and angles in general position; one keypoint near the border
+    y = torch.tensor([40.3, 35.7, 8.2, 60.0], dtype=torch.float64)
+    x = torch.tensor([44.6, 50.1, 20.4, 80.9], dtype=torch.float64)
+    sig = torch.tensor([1.7, 2.9, 2.2, 1.6], dtype=torch.float64)
+    theta = torch.tensor([0.3, 2.9, 5.1, 1.5708], dtype=torch.float64)
+    d = describe_keypoints(level[None], torch.zeros(4, dtype=torch.long), y, x, sig, theta)
+    for i in range(4):
+        ref = _slow_descriptor(level.numpy(), *(float(t[i]) for t in (y, x, sig, theta)))
+        np.testing.assert_allclose(d[i].numpy(), ref, atol=1e-10)

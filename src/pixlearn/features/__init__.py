@@ -14,7 +14,9 @@ from pixlearn.features.corners import (
     structure_tensor,
 )
 from pixlearn.features.dense import DESCRIPTOR_KINDS, dense_descriptors, dense_grid_size
+from pixlearn.features.dpm import DeformablePartModel
 from pixlearn.features.fisher import FisherVector, fisher_vector
+from pixlearn.features.gdt import distance_transform_generalized
 from pixlearn.features.haar import HAAR_FEATURE_TYPES, haar_like_feature, haar_like_feature_coords
 from pixlearn.features.hog import (
     HOG_BLOCK_NORMS,
@@ -27,6 +29,7 @@ from pixlearn.features.hog_detector import HOGDetector
 from pixlearn.features.integral import integral_image, integral_sum
 from pixlearn.features.matching import match_descriptors, ransac_homography
 from pixlearn.features.sift import SIFT, SIFTKeypoints
+from pixlearn.features.surf import SURF
 from pixlearn.features.viola_jones import ViolaJones
 
 __all__ = [
@@ -35,15 +38,17 @@ __all__ = [
     "HAAR_FEATURE_TYPES",
     "HOG_BLOCK_NORMS",
     "SIFT",
+    "SURF",
     "BagOfVisualWords",
+    "DeformablePartModel",
     "FisherVector",
     "HOGDetector",
     "SIFTKeypoints",
     "ViolaJones",
-    "annotations",
     "bovw_histogram",
     "dense_descriptors",
     "dense_grid_size",
+    "distance_transform_generalized",
     "fisher_vector",
     "haar_like_feature",
     "haar_like_feature_coords",

@@ -17,14 +17,12 @@ import math
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError
+from pixlearn.features._sift_scale import blur_into, dog_extrema, upsample2
 from pixlearn.features.sift_descriptor import describe_keypoints, orientations
-from pixlearn.filters import gaussian_blur2d
-from pixlearn.transform import resize
 
 __all__ = ["SIFT", "SIFTKeypoints"]
 
@@ -168,54 +166,44 @@ class SIFT:
         """
         gray = _to_gray(image)
         work = gray.to(torch.float32) if gray.dtype in (torch.float16, torch.bfloat16) else gray
-        h, w = work.shape
         s_count = self.n_scales
-        # the base image: doubled (linear interpolation), then blurred up to sigma_0
-        base = resize(work, (2 * h, 2 * w), interpolation="linear", antialias=False)
-        blur0 = math.sqrt(max(self.sigma**2 - (2 * self.assumed_blur) ** 2, 0.01))
-        base = gaussian_blur2d(base, blur0, border="reflect")
         # sigma of level s relative to its octave, and the incremental blurs between levels
         k = 2.0 ** (1.0 / s_count)
         sig = [self.sigma * k**s for s in range(s_count + 3)]
         incr = [math.sqrt(sig[s] ** 2 - sig[s - 1] ** 2) for s in range(1, s_count + 3)]
         max_oct = self.n_octaves if self.n_octaves is not None else 64
         found: list[tuple[Tensor, ...]] = []
-        grads: list[tuple[Tensor, Tensor]] = []
-        octave_img = base
+        pyramid: list[Tensor] = []
+        # the base image: doubled (linear interpolation), then blurred up to sigma_0
+        octave_img = upsample2(work.contiguous())  # (2h, 2w)
+        blur0 = math.sqrt(max(self.sigma**2 - (2 * self.assumed_blur) ** 2, 0.01))
+        octave_img = blur_into(octave_img, blur0, torch.empty_like(octave_img))
         for o in range(max_oct):
             oh, ow = octave_img.shape
             if min(oh, ow) < 2 * _BORDER + 3:
                 break
-            levels = [octave_img]
-            for b in incr:
-                levels.append(gaussian_blur2d(levels[-1], b, border="reflect"))
-            gauss = torch.stack(levels)  # (S + 3, h, w)
-            dog = gauss[1:] - gauss[:-1]  # (S + 2, h, w)
-            kp = self._detect(dog)
+            # the octave's levels in one buffer, each blurred from the one before
+            gauss = octave_img.new_empty(s_count + 3, oh, ow)  # (S + 3, h, w)
+            gauss[0] = octave_img
+            for s, b in enumerate(incr):
+                blur_into(gauss[s], b, gauss[s + 1])
+            kp = self._detect(gauss)
             if kp is not None:
                 found.append((torch.full_like(kp[0], o, dtype=torch.long), *kp))
-            grads.append(_gradients(gauss[1 : s_count + 1]))
+            pyramid.append(gauss)
             octave_img = gauss[s_count, ::2, ::2]
-        return self._finish(found, grads, work, image.dtype)
+        return self._finish(found, pyramid, work, image.dtype)
 
-    def _detect(self, dog: Tensor) -> tuple[Tensor, ...] | None:
+    def _detect(self, gauss: Tensor) -> tuple[Tensor, ...] | None:
         """Refined, filtered extrema of one octave: (layer, row, col, ds, dy, dx, contrast)."""
-        s_count, (n_lay, h, w) = self.n_scales, dog.shape
+        s_count, (n_lev, h, w) = self.n_scales, gauss.shape
+        n_lay = n_lev - 1  # DoG layers
         # a candidate is >= (or <=) its 26 neighbours and clearly away from zero
         thr = 0.5 * self.contrast_threshold / s_count
-        # 3x3x3 max as a 3x3 max per layer, then over three adjacent layers
-        mx2 = F.max_pool2d(dog[None], 3, 1, 1)[0]  # (S + 2, h, w)
-        mn2 = -F.max_pool2d(-dog[None], 3, 1, 1)[0]
-        mid = dog[1:-1]  # (S, h, w)
-        mx = torch.maximum(torch.maximum(mx2[:-2], mx2[1:-1]), mx2[2:])
-        mn = torch.minimum(torch.minimum(mn2[:-2], mn2[1:-1]), mn2[2:])
-        cand = torch.zeros_like(dog, dtype=torch.bool)
-        cand[1:-1] = ((mid == mx) & (mid > thr)) | ((mid == mn) & (mid < -thr))
-        cand[:, :_BORDER], cand[:, h - _BORDER :] = False, False
-        cand[:, :, :_BORDER], cand[:, :, w - _BORDER :] = False, False
-        s, y, x = cand.nonzero(as_tuple=True)  # (M,) each
-        flat = dog.reshape(-1)
-        done = torch.zeros(0, 7, dtype=dog.dtype, device=dog.device)
+        s, y, x = dog_extrema(gauss, thr, _BORDER)  # (M,) each
+        dtype = gauss.dtype
+        flat = gauss.reshape(-1)
+        done = torch.zeros(0, 7, dtype=dtype, device=gauss.device)
         results = [done]
         for _ in range(_MAX_STEPS):
             if s.numel() == 0:
@@ -238,9 +226,9 @@ class SIFT:
                 keep &= tr**2 * r < (r + 1) ** 2 * det
                 part = torch.stack(
                     [
-                        s[c].to(dog.dtype),
-                        y[c].to(dog.dtype),
-                        x[c].to(dog.dtype),
+                        s[c].to(dtype),
+                        y[c].to(dtype),
+                        x[c].to(dtype),
                         off[c, 2],
                         off[c, 1],
                         off[c, 0],
@@ -268,7 +256,7 @@ class SIFT:
     def _finish(
         self,
         found: list[tuple[Tensor, ...]],
-        grads: list[tuple[Tensor, Tensor]],
+        pyramid: list[Tensor],
         work: Tensor,
         out_dtype: torch.dtype,
     ) -> tuple[SIFTKeypoints, Tensor]:
@@ -287,16 +275,14 @@ class SIFT:
         # scale within the octave: sigma_0 2^((s + ds) / S), octave pixels
         sig_oct = self.sigma * 2.0 ** ((lay + ds) / self.n_scales)
         kps_i, angles, descs = [], [], []
-        for o, (mag, ang) in enumerate(grads):
+        for o, gauss in enumerate(pyramid):
             sel = (octave == o).nonzero(as_tuple=True)[0]
             if sel.numel() == 0:
                 continue
-            layer = lay[sel].long() - 1  # gradients hold levels 1..S
+            layer = lay[sel].long()  # DoG layer s was found at Gaussian level s
             yy, xx = row[sel] + dy[sel], col[sel] + dx[sel]
-            idx, theta = orientations(
-                mag, ang, layer, row[sel].long(), col[sel].long(), sig_oct[sel]
-            )
-            d = describe_keypoints(mag, ang, layer[idx], yy[idx], xx[idx], sig_oct[sel][idx], theta)
+            idx, theta = orientations(gauss, layer, row[sel].long(), col[sel].long(), sig_oct[sel])
+            d = describe_keypoints(gauss, layer[idx], yy[idx], xx[idx], sig_oct[sel][idx], theta)
             kps_i.append(sel[idx])
             angles.append(theta)
             descs.append(d)
@@ -344,23 +330,18 @@ def _to_gray(image: Tensor) -> Tensor:
     return image
 
 
-def _gradients(levels: Tensor) -> tuple[Tensor, Tensor]:
-    """Central-difference gradient magnitude and angle atan2(dy, dx); zero on the border."""
-    gx = torch.zeros_like(levels)
-    gy = torch.zeros_like(levels)
-    gx[:, 1:-1, 1:-1] = levels[:, 1:-1, 2:] - levels[:, 1:-1, :-2]
-    gy[:, 1:-1, 1:-1] = levels[:, 2:, 1:-1] - levels[:, :-2, 1:-1]
-    return torch.hypot(gx, gy), torch.atan2(gy, gx)  # (S, h, w) each
-
-
 def _taylor(
     flat: Tensor, s: Tensor, y: Tensor, x: Tensor, h: int, w: int
 ) -> tuple[Tensor, Tensor, Tensor]:
-    """Gradient (dx, dy, ds), Hessian and value of the DoG at integer points, by differences."""
+    """Gradient (dx, dy, ds), Hessian and value of the DoG at integer points, by differences.
+
+    ``flat`` holds the Gaussian levels; the DoG is formed at the points read: D_s = L_{s+1} - L_s.
+    """
     hw = h * w
 
     def at(ds: int, dy: int, dx: int) -> Tensor:
-        return flat[(s + ds) * hw + (y + dy) * w + (x + dx)]
+        i = (s + ds) * hw + (y + dy) * w + (x + dx)  # (M,) index into level s + ds
+        return flat.index_select(0, i + hw) - flat.index_select(0, i)
 
     v = at(0, 0, 0)
     gx = 0.5 * (at(0, 0, 1) - at(0, 0, -1))
