@@ -1,13 +1,26 @@
 """Benchmark of the learning engine (``pixlearn classify train``) and of CNN training steps.
 
-Run as ``python benchmarks/classify.py [--quick] [--quality] [--no-compile]``. Everything runs in
-this one process; each time is the median of the repeats after warm-up (``benchmarks/common.py``).
+Run as ``python benchmarks/classify.py [--quick] [--quality] [--no-compile] [--threads N]``.
+Everything runs in this one process; each time is the median of the repeats after warm-up
+(``benchmarks/common.py``).
 
 1. Engine vs plain PyTorch: the same model, data (``digits``), batch, optimiser, schedule, data
-   order and per-epoch validation, once through ``pixlearn.engine.train`` (Lightning, run folder,
-   checkpoints, final test evaluation) and once as a hand-written loop doing the same work. Both
-   are checked to end with the same weights before timing. Ratio = plain time / engine time
-   (target >= 0.95).
+   order and per-epoch work, once through ``pixlearn.engine.train`` (Lightning, run folder,
+   TensorBoard, checkpoints, plots, final test evaluation) and once as a hand-written loop.
+   Both read the in-memory data the same way: a batch is one gather ``images[indices]`` from the
+   data set's tensors (the engine's :class:`~pixlearn.engine.trainer.TensorBatches`; the loop
+   indexes the tensors itself), no per-item ``__getitem__`` and collate on either side. Per
+   epoch both train (forward, cross entropy, backward, AdamW step, per-step cosine schedule, the
+   epoch's mean training loss), validate (loss, top-1, top-5, confusion matrix), and save
+   ``last.pt`` (model, optimiser, schedule) and, when the validation accuracy improved,
+   ``best.pt``; at the end both evaluate the best weights on the test split. Only the engine
+   writes ``args.yaml``/``results.csv``/TensorBoard logs and draws ``results.png``, the
+   confusion matrix and the misclassified grid (the fixed cost the whole-run row shows). Both
+   are checked to end with the same weights before timing. Ratio = plain time / engine time =
+   engine images/s / plain images/s (target >= 0.95).
+   Rows: LeNet-5 batch 32 (a step of a few milliseconds, where per-step fixed costs show),
+   LeNet-5 batch 256, and ResNet-18 (small-input stem, 32x32) batch 64, where the step is
+   dominated by the network.
 2. Forward + backward throughput (images/s) of resnet50, vgg16 and efficientnet_b0 at 224x224:
    the plain module, ``channels_last``, and ``torch.compile`` (when it works on this machine);
    outputs checked to agree with the plain module first. On CUDA (if present) the same rows run on
@@ -38,56 +51,94 @@ from pixlearn.models import create_model
 __all__ = ["main"]
 
 
+def _tensors(split: str, limit: int) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """The split's images ``(N, 1, 32, 32)`` float32 and labels, first ``limit`` items."""
+    ds = load_dataset("digits", split)
+    n = min(limit, len(ds)) if limit else len(ds)
+    return ds.images[:n].to(torch.float32), ds.targets[:n], list(ds.classes)
+
+
+def _evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, batch: int) -> float:
+    """Validation as the engine does it: loss sum, top-1, top-5, confusion; returns top-1."""
+    k = 10
+    loss_sum = torch.zeros((), dtype=torch.float64)
+    top1, top5 = torch.zeros((), dtype=torch.float64), torch.zeros((), dtype=torch.float64)
+    confusion = torch.zeros(k, k, dtype=torch.int64)
+    model.eval()
+    with torch.no_grad():
+        for s in range(0, len(y), batch):
+            logits, labels = model(x[s : s + batch]).float(), y[s : s + batch]
+            loss_sum += F.cross_entropy(logits, labels, reduction="sum").double()
+            hit = logits.topk(5, dim=-1).indices == labels[:, None]  # (B, 5)
+            top1 += hit[:, 0].sum()
+            top5 += hit.any(dim=1).sum()
+            pred = logits.argmax(1)
+            confusion += torch.bincount(labels * k + pred, minlength=k * k).view(k, k)
+    return float(top1) / max(len(y), 1)
+
+
 def _plain_run(cfg: ClassifyConfig, epoch_times: list[float] | None = None) -> torch.nn.Module:
-    """What the engine does for ``cfg`` (augment off), written as a plain PyTorch loop."""
+    """What the engine does for ``cfg`` (augment off), written as a plain PyTorch loop.
+
+    Returns the best weights (highest validation accuracy), as ``train`` does.
+    """
     torch.use_deterministic_algorithms(cfg.deterministic)
-    train_ds, val_ds = load_dataset(cfg.data, "train"), load_dataset(cfg.data, "val")
-    test_ds = load_dataset(cfg.data, "test")
-    mean, std = _channel_stats(train_ds)
+    x_train, y_train, classes = _tensors("train", cfg.limit)
+    x_val, y_val, _ = _tensors("val", cfg.limit)
+    x_test, y_test, _ = _tensors("test", cfg.limit)
+    mean, std = _channel_stats(torch.utils.data.TensorDataset(x_train, y_train))
     m, s = torch.tensor(mean)[:, None, None], torch.tensor(std)[:, None, None]
     torch.manual_seed(cfg.seed)
-    kw = {"num_classes": len(train_ds.classes), "in_chans": 1}
-    if cfg.model.startswith("resnet"):
-        kw["small_input"] = True
-    model = create_model(cfg.model, **kw)
-    n = len(train_ds)
-    steps = n // cfg.batch
+    # the engine builds small-input variants for 32x32 data (LeNet-5 is made for 32x32 anyway)
+    model = create_model(cfg.model, num_classes=len(classes), in_chans=1, small_input=True)
+    n, b = len(y_train), cfg.batch
+    steps = n // b
     opt = build_optimizer(model.parameters(), cfg)
     sched = build_scheduler(opt, cfg, steps)
-    for epoch in range(cfg.epochs):
-        t0 = time.perf_counter()
-        g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
-        order = torch.randperm(n, generator=g)[: steps * cfg.batch].tolist()
-        loader = torch.utils.data.DataLoader(train_ds, batch_size=cfg.batch, sampler=order)
-        model.train()
-        for x, y in loader:
-            loss = F.cross_entropy(model((x - m) / s), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    best_acc, best = -1.0, None
+    with tempfile.TemporaryDirectory() as d:
+        for epoch in range(cfg.epochs):
+            t0 = time.perf_counter()
+            g = torch.Generator().manual_seed(cfg.seed * 100_003 + epoch)
+            order = torch.randperm(n, generator=g)  # (n,) the engine's EpochSampler order
+            model.train()
+            loss_sum = torch.zeros((), dtype=torch.float64)
+            for step in range(steps):
+                idx = order[step * b : (step + 1) * b]
+                x, y = x_train[idx], y_train[idx]  # (B, 1, 32, 32), (B,): one gather each
+                loss = F.cross_entropy(model((x - m) / s), y)
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+                if sched is not None:
+                    sched.step()
+                loss_sum += loss.detach().double()
+            acc = _evaluate(model, (x_val - m) / s, y_val, b)
+            train_loss = float(loss_sum) / steps  # the epoch row's train/loss
+            state = {"model": model.state_dict(), "opt": opt.state_dict(), "loss": train_loss}
             if sched is not None:
-                sched.step()
-        model.eval()
-        correct = 0
-        with torch.no_grad():
-            for x, y in torch.utils.data.DataLoader(val_ds, batch_size=cfg.batch):
-                correct += int((model((x - m) / s).argmax(1) == y).sum())
-        with tempfile.TemporaryDirectory() as d:
-            torch.save({"model": model.state_dict(), "opt": opt.state_dict()}, f"{d}/last.pt")
-        if epoch_times is not None:
-            epoch_times.append(time.perf_counter() - t0)
-    with torch.no_grad():
-        for x, y in torch.utils.data.DataLoader(test_ds, batch_size=cfg.batch):
-            correct += int((model((x - m) / s).argmax(1) == y).sum())
-    return model
+                state["sched"] = sched.state_dict()
+            torch.save(state, f"{d}/last.pt")
+            if acc > best_acc:
+                best_acc, best = acc, {k: v.clone() for k, v in model.state_dict().items()}
+                torch.save(best, f"{d}/best.pt")
+            if epoch_times is not None:
+                epoch_times.append(time.perf_counter() - t0)
+    final = create_model(cfg.model, num_classes=len(classes), in_chans=1, small_input=True)
+    final.load_state_dict(best)
+    _evaluate(final, (x_test - m) / s, y_test, b)
+    return final  # as the engine's result: the best weights
 
 
-def engine_vs_plain(model: str, epochs: int, batch: int, repeats: int) -> list[list[object]]:
+def engine_vs_plain(
+    model: str, epochs: int, batch: int, repeats: int, *, check_limit: int = 0
+) -> list[list[object]]:
     """Training images/s of the engine and of a plain loop doing the same work.
 
-    Per epoch: the median epoch time (training steps, validation, checkpoint) over the epochs
+    Per epoch: the median epoch time (training steps, validation, checkpoints) over the epochs
     after the first (the warm-up), from the engine's ``results.csv`` and the loop's clock.
     Whole run: ``median_time`` of the complete run, fixed costs (imports excluded) included.
+    ``check_limit``: the weights check runs on the first ``check_limit`` items (0: all).
     """
     keys = {"model": model, "data": "digits", "batch": batch, "augment": False}
     n_epoch = (len(load_dataset("digits", "train")) // batch) * batch
@@ -107,9 +158,10 @@ def engine_vs_plain(model: str, epochs: int, batch: int, repeats: int) -> list[l
         return out
 
     # the same computation, before any timing (2 epochs: later, rounding differences grow)
+    check = {**keys, "epochs": 2, "limit": check_limit}
     with tempfile.TemporaryDirectory() as d:
-        a = train("classify", project=d, devices="cpu", progress=False, epochs=2, **keys).model
-    b = _plain_run(ClassifyConfig(epochs=2, **keys))
+        a = train("classify", project=d, devices="cpu", progress=False, **check).model
+    b = _plain_run(ClassifyConfig(**check))
     for k, v in a.state_dict().items():
         torch.testing.assert_close(v, b.state_dict()[k], atol=1e-4, rtol=1e-4)
     # interleaved, so that both sides see the same machine load
@@ -205,18 +257,24 @@ def main() -> None:
     p.add_argument("--quick", action="store_true", help="fewer epochs and repeats")
     p.add_argument("--quality", action="store_true", help="the seeded accuracy runs")
     p.add_argument("--no-compile", action="store_true", help="skip torch.compile rows")
+    p.add_argument("--engine-only", action="store_true", help="only the engine vs plain rows")
+    p.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = p.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     repeats = 1 if args.quick else 3
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads"
     )
     rows = engine_vs_plain("lenet5", 3 if args.quick else 6, 32, repeats)
-    if not args.quick:
-        rows += engine_vs_plain("resnet18", 2, 64, 1)
+    rows += engine_vs_plain("lenet5", 3 if args.quick else 6, 256, repeats)
+    rows += engine_vs_plain("resnet18", 2, 64, 1, check_limit=128)
     print(
         markdown_table(["training run", "engine img/s", "plain img/s", "ratio plain/engine"], rows)
     )
+    if args.engine_only:
+        return
     print()
     rows = throughput("cpu", 4, not args.no_compile, 1 if args.quick else 3)
     if torch.cuda.is_available():

@@ -88,7 +88,9 @@ class TaskModule(L.LightningModule):
         self.state: dict[str, Tensor] = {}
         self.last_state: dict[str, Tensor] = {}
         self.epoch_metrics: dict[str, float] = {}
-        self._train_loss = (0.0, 0)
+        # (sum of the step losses, number of steps) of the current epoch; the sum is a float64
+        # tensor on the model's device, so no step waits for the device to hand a number back
+        self._train_loss: tuple[Tensor | float, int] = (0.0, 0)
         self._stats: tuple[Tensor, Tensor] | None = None
         self._stats_key: tuple[torch.dtype, torch.device] | None = None
 
@@ -119,7 +121,8 @@ class TaskModule(L.LightningModule):
             for key, value in losses.items():
                 self.log(f"train/{key}", value.detach(), prog_bar=key == "loss", on_step=True)
         total, n = self._train_loss
-        self._train_loss = (total + float(losses["loss"].detach()), n + 1)
+        # sum in float64 on the device: float(loss) would be a host sync at every step
+        self._train_loss = (losses["loss"].detach().to(torch.float64) + total, n + 1)
         return losses["loss"]
 
     # evaluation --------------------------------------------------------------------------------

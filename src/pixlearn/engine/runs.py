@@ -148,7 +148,8 @@ def plot_results(rows: Sequence[Mapping[str, float]], path: Path) -> Path:
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(keys) :]:
         ax.axis("off")
-    fig.tight_layout()
+    # fixed margins: tight_layout would measure every label, most of the cost of this figure
+    fig.subplots_adjust(left=0.07, right=0.98, bottom=0.1, top=0.93, wspace=0.35, hspace=0.55)
     fig.savefig(path, dpi=90)
     return path
 

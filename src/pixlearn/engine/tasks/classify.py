@@ -102,9 +102,15 @@ def random_affine(
 
 def _channel_stats(dataset: Dataset, n_max: int = 2000) -> tuple[list[float], list[float]]:
     """Per-channel mean and standard deviation over (at most ``n_max``, evenly spaced) items."""
+    from pixlearn.engine.trainer import TensorBatches, tensor_source
+
     n = len(dataset)  # type: ignore[arg-type]
     idx = torch.linspace(0, n - 1, min(n, n_max)).round().long().unique().tolist()
-    x = torch.stack([dataset[i][0] for i in idx]).to(torch.float64)  # (n, C, H, W)
+    source = tensor_source(dataset)
+    if source is not None:  # held in memory: one gather instead of n_max __getitem__ calls
+        x = TensorBatches(*source).__getitems__(idx)[0].to(torch.float64)  # (n, C, H, W)
+    else:
+        x = torch.stack([dataset[i][0] for i in idx]).to(torch.float64)  # (n, C, H, W)
     mean = x.mean(dim=(0, 2, 3))
     std = x.std(dim=(0, 2, 3)).clamp_min(1e-6)
     return [round(float(m), 6) for m in mean], [round(float(s), 6) for s in std]
@@ -234,8 +240,10 @@ class ClassifyTask(Task):
         state["top5"] += hit.any(dim=1).sum()
         pred = top[:, 0]
         state["confusion"] += torch.bincount(labels * k + pred, minlength=k * k).view(k, k)
-        for i in torch.nonzero(pred != labels).flatten().tolist()[: max(0, 36 - len(self.wrong))]:
-            self.wrong.append((images[i].detach().cpu(), int(labels[i]), int(pred[i])))
+        room = 36 - len(self.wrong)  # the misclassified grid keeps the first 36 errors
+        if room > 0:  # once full, no host sync for it at every batch
+            for i in torch.nonzero(pred != labels).flatten().tolist()[:room]:
+                self.wrong.append((images[i].detach().cpu(), int(labels[i]), int(pred[i])))
         return logits
 
     def compute_metrics(self, state: dict[str, Tensor]) -> dict[str, float]:

@@ -65,24 +65,34 @@ def plot_confusion(confusion: Tensor, classes: Sequence[str], path: Path) -> Pat
 def plot_misclassified(
     wrong: Sequence[tuple[Tensor, int, int]], classes: Sequence[str], path: Path
 ) -> Path:
-    """A grid of (image, true, predicted) triples; a single note when there are none."""
+    """A grid of (image, true, predicted) triples; a single note when there are none.
+
+    The grid is one mosaic image in one axes (tiles separated by a white gap, each labelled
+    above): a figure of 36 axes costs about a second to lay out, this one a tenth of that.
+    """
     n = len(wrong)
     cols = max(1, min(6, n))
     rows = max(1, -(-n // cols))
-    fig, axes = _subplots(rows, cols, figsize=(1.8 * cols, 2.0 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (image, true, pred) in zip(axes.flat, wrong, strict=False):
-        img = image.float()
-        img = (img - img.min()) / (img.max() - img.min()).clamp_min(1e-12)
-        if img.shape[0] == 1:
-            ax.imshow(img[0].numpy(), cmap="gray")
-        else:
-            ax.imshow(img[:3].permute(1, 2, 0).numpy())
-        ax.set_title(f"true {classes[true]}\npred {classes[pred]}", fontsize=8, color="crimson")
+    fig, ax = _subplots(figsize=(1.8 * cols, 2.0 * rows))
+    ax.axis("off")
     if n == 0:
-        axes[0, 0].text(0.5, 0.5, "no misclassified images", ha="center", va="center")
-    fig.tight_layout()
+        ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
+    else:
+        h, w = wrong[0][0].shape[-2:]
+        gap_x, gap_y = max(2, w // 8), max(2, h // 2)  # room for two lines of label above a tile
+        mosaic = torch.ones(rows * (h + gap_y), cols * (w + gap_x), 3)  # (H, W, RGB), white
+        for k, (image, true, pred) in enumerate(wrong):
+            img = image.float()[:, :h, :w]
+            img = (img - img.min()) / (img.max() - img.min()).clamp_min(1e-12)
+            rgb = img[:3].permute(1, 2, 0) if img.shape[0] >= 3 else img[:1].permute(1, 2, 0)
+            top, left = (k // cols) * (h + gap_y) + gap_y, (k % cols) * (w + gap_x)
+            mosaic[top : top + img.shape[1], left : left + img.shape[2]] = rgb  # gray broadcasts
+            label = f"true {classes[true]}\npred {classes[pred]}"
+            ax.text(
+                left + w / 2, top - 1, label, ha="center", va="bottom", fontsize=8, color="crimson"
+            )
+        ax.imshow(mosaic.numpy(), interpolation="nearest")
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
     fig.savefig(path, dpi=100)
     return path
 
