@@ -4,7 +4,7 @@ import skimage.exposure as se
 import torch
 
 from pixlearn.data import sample
-from pixlearn.exposure import equalize_hist, histogram, match_histograms
+from pixlearn.exposure import _binning, equalize_hist, histogram, match_histograms
 
 
 @pytest.mark.parametrize("name", ["camera", "moon", "astronaut"])
@@ -136,3 +136,38 @@ def test_bad_arguments():
         match_histograms(torch.rand(3, 4, 4), torch.rand(2, 4, 4), channel_axis=0)
     with pytest.raises(ValueError, match="channel_axis"):
         match_histograms(x, x, channel_axis=5)
+
+
+def test_equalize_hist_blocked_path_bit_identical_and_input_unchanged(monkeypatch):
+    # planes larger than one block (pixlearn.exposure._binning.CHUNK values per thread, made
+    # small here) are binned and mapped block by block; values placed on bin edges exercise
+    # NumPy's edge correction
+    monkeypatch.setattr(_binning, "CHUNK", 1 << 14)
+    g = torch.Generator().manual_seed(7)
+    smooth = torch.rand(1, 1, 96, 96, generator=g)
+    smooth = torch.nn.functional.interpolate(smooth, size=(420, 410), mode="bicubic")[0, 0]
+    # NumPy's float32 edges of 64 bins over [0.1, 0.9] and their float neighbours
+    e = np.linspace(np.float32(0.1), np.float32(0.9), 65, dtype=np.float32)
+    near = np.concatenate([e, np.nextafter(e, np.float32(2)), np.nextafter(e, np.float32(-1))])
+    near = torch.from_numpy(near.clip(e[0], e[-1]))
+    edges = near[torch.randint(0, near.numel(), (420, 410), generator=g)]
+    for x in (smooth, edges, smooth.double()):
+        before = x.clone()
+        out = equalize_hist(x, 64)
+        assert torch.equal(x, before)
+        assert np.array_equal(out.numpy(), se.equalize_hist(x.numpy(), 64))
+    both = equalize_hist(torch.stack([smooth, edges]), 64)  # each plane cut into blocks
+    assert torch.equal(both[0], equalize_hist(smooth, 64))
+    assert torch.equal(both[1], equalize_hist(edges, 64))
+    counts, _ = histogram(edges * 1.3 - 0.1, 37, range=(0.05, 0.8))
+    ref, _ = np.histogram((edges * 1.3 - 0.1).numpy(), 37, range=(0.05, 0.8))
+    assert np.array_equal(counts.numpy(), ref)
+
+
+def test_equalize_hist_many_small_planes_grouped_in_blocks(monkeypatch):
+    monkeypatch.setattr(_binning, "CHUNK", 1 << 12)
+    g = torch.Generator().manual_seed(8)
+    x = torch.rand(300, 24, 20, generator=g) ** 2  # several planes per block
+    out = equalize_hist(x, 32)
+    for i in (0, 137, 299):
+        assert np.array_equal(out[i].numpy(), se.equalize_hist(x[i].numpy(), 32))

@@ -4,6 +4,7 @@ import skimage.filters as skf
 import torch
 
 from pixlearn.data import sample
+from pixlearn.exposure import _binning
 from pixlearn.segmentation import (
     threshold_li,
     threshold_local,
@@ -74,6 +75,25 @@ def test_otsu_separates_two_levels_and_constant_image():
     assert torch.equal(img > t, img == 1.0)
     assert threshold_otsu(torch.full((3, 3), 0.7)).item() == pytest.approx(0.7)
     assert threshold_li(torch.full((3, 3), 0.7)).item() == pytest.approx(0.7)
+
+
+def test_otsu_batched_blocked_and_edge_values_equal_skimage(monkeypatch):
+    # all planes at once (one with a constant plane among them) and planes larger than one
+    # binning block (made small here), with values on and next to NumPy's bin edges
+    monkeypatch.setattr(_binning, "CHUNK", 1 << 14)
+    g = torch.Generator().manual_seed(9)
+    e = np.linspace(np.float32(0.1), np.float32(0.9), 65, dtype=np.float32)
+    near = np.concatenate([e, np.nextafter(e, np.float32(2)), np.nextafter(e, np.float32(-1))])
+    near = torch.from_numpy(near.clip(e[0], e[-1]))
+    x = near[torch.randint(0, near.numel(), (3, 400, 380), generator=g)]
+    x[1] = 0.3
+    t = threshold_otsu(x, 64)
+    assert t.shape == (3,)
+    for i in range(3):
+        assert t[i].item() == skf.threshold_otsu(x[i].numpy(), 64)
+    # a constant plane of a huge value is still its own threshold
+    big = threshold_otsu(torch.stack([x[0], torch.full_like(x[0], 3e38)]), 64)
+    assert big.tolist() == [t[0].item(), torch.tensor(3e38).item()]
 
 
 def test_thresholds_invariant_to_shift_and_scale():

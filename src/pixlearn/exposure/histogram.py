@@ -20,38 +20,9 @@ from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_range, check_tensor, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError
+from pixlearn.exposure._binning import bin_counts, blocks, linspace_edges
 
 __all__ = ["equalize_hist", "histogram", "match_histograms"]
-
-
-def _bin_index(x: Tensor, lo: Tensor, hi: Tensor, bins: int) -> tuple[Tensor, Tensor]:
-    """The ``numpy.histogram`` bin of each value of ``x (P, N)``, rows ranging ``lo..hi (P, 1)``.
-
-    Returns the bin index ``(P, N)`` (clamped to ``[0, bins)``) and the edges, one row per row
-    of ``lo``.
-    """
-    # edges e_i = lo + i (hi - lo) / bins, computed as np.linspace does, the last one exactly hi
-    steps = torch.arange(bins + 1, dtype=x.dtype, device=x.device)  # (bins + 1,)
-    edges = steps * ((hi - lo) / bins) + lo  # (P, bins + 1)
-    edges[:, -1:] = hi
-    full = edges.expand(x.shape[0], -1)  # (P, bins + 1)
-    # bin i holds e_i <= x < e_{i+1} (x == hi in the last): first guess
-    # floor((x - lo) / (hi - lo) * bins), then corrected against the true edges
-    idx = ((x - lo) / (hi - lo) * bins).long().clamp_(0, bins - 1)  # (P, N)
-    idx -= (x < full.gather(1, idx)).long()
-    idx.clamp_(0, bins - 1)
-    idx += ((x >= full.gather(1, idx + 1)) & (idx != bins - 1)).long()
-    return idx, edges
-
-
-def _counts(idx: Tensor, keep: Tensor | None, bins: int) -> Tensor:
-    """Per-row counts ``(P, bins)`` of ``idx (P, N)``, skipping entries where ``keep`` is False."""
-    rows = idx.shape[0]
-    if keep is not None:  # dropped entries land in an extra bin, cut off afterwards
-        idx = torch.where(keep, idx, bins)
-    offset = torch.arange(rows, device=idx.device)[:, None] * (bins + 1)  # (P, 1)
-    counts = torch.bincount((idx + offset).reshape(-1), minlength=rows * (bins + 1))
-    return counts.reshape(rows, bins + 1)[:, :bins]
 
 
 def histogram(
@@ -90,13 +61,17 @@ def histogram(
     h, w = image.shape[-2:]
     lead = image.shape[:-2]
     x = image.reshape(-1, h * w)  # (P, N)
-    lo = torch.full((1, 1), lo_f, dtype=image.dtype, device=image.device)
-    hi = torch.full((1, 1), hi_f, dtype=image.dtype, device=image.device)
-    idx, edges = _bin_index(x, lo, hi, bins)
-    centers = (edges[0, :-1] + edges[0, 1:]) / 2  # (bins,)
+    rows = max(x.shape[0], 1)
+    lo = torch.full((rows, 1), lo_f, dtype=image.dtype, device=image.device)
+    hi = torch.full((rows, 1), hi_f, dtype=image.dtype, device=image.device)
     if x.shape[0] == 0:
+        edges = linspace_edges(lo, hi, bins)  # (1, bins + 1)
+        centers = (edges[0, :-1] + edges[0, 1:]) / 2  # (bins,)
         return torch.zeros(*lead, bins, dtype=torch.int64, device=image.device), centers
-    counts = _counts(idx, (x >= lo) & (x <= hi), bins)  # (P, bins)
+    # values outside the range are not counted (NumPy drops them before binning)
+    keep = (x >= lo) & (x <= hi)
+    counts, edges = bin_counts(x.clamp(lo_f, hi_f), lo, hi, bins, keep=keep)  # (P, bins)
+    centers = (edges[0, :-1] + edges[0, 1:]) / 2  # (bins,)
     return counts.reshape(*lead, bins), centers
 
 
@@ -164,7 +139,8 @@ def equalize_hist(image: Tensor, bins: int = 256, *, mask: Tensor | None = None)
     if x.shape[0] == 0:
         return image.clone()
     if keep is None:
-        lo, hi = x.aminmax(dim=1, keepdim=True)  # (P, 1) each
+        # (amin and amax: two vectorised passes, faster than aminmax along a dim)
+        lo, hi = x.amin(dim=1, keepdim=True), x.amax(dim=1, keepdim=True)  # (P, 1) each
     else:
         if not bool(keep.any(dim=1).all()):
             raise ValueRangeError("mask must select at least one pixel of every plane")
@@ -173,24 +149,42 @@ def equalize_hist(image: Tensor, bins: int = 256, *, mask: Tensor | None = None)
     # a constant plane gets the range value +- 0.5 (as NumPy/scikit-image)
     flat = lo == hi
     lo, hi = torch.where(flat, lo - 0.5, lo), torch.where(flat, hi + 0.5, hi)
-    idx, edges = _bin_index(x.clamp(lo, hi), lo, hi, bins)  # (P, N), (P, bins + 1)
-    counts = _counts(idx, keep, bins)  # (P, bins)
+    rows = x.shape[0]
+    # every pixel's bin, as its slot index h = bin + 1 + p (bins + 2), kept for the mapping
+    index = torch.empty(x.shape, dtype=torch.int32, device=x.device)  # (P, N)
+    xb = x if keep is None else torch.minimum(torch.maximum(x, lo), hi)
+    counts, edges = bin_counts(xb, lo, hi, bins, keep=keep, index_out=index)
     # F_k = sum_{j <= k} n_j / N, rounded to the image's dtype as scikit-image does
     cum = counts.cumsum(dim=1).double()
     cdf = (cum / cum[:, -1:]).to(image.dtype).double()  # (P, bins)
-    centers = ((edges[:, :-1] + edges[:, 1:]) / 2).double()  # (P, bins)
-    # np.interp: on segment j (c_j <= r < c_{j+1}) s = F_j + slope_j (r - c_j); clamped outside
-    # k = j + 1 = the number of centres <= r: c_{b-1} <= r < c_{b+1} for r in bin b
-    k = idx + (x >= centers.to(x.dtype).gather(1, idx)).long()  # (P, N) in [0, bins]
-    slope = (cdf[:, 1:] - cdf[:, :-1]) / (centers[:, 1:] - centers[:, :-1])  # (P, bins - 1)
-    zero = cdf.new_zeros(cdf.shape[0], 1)
-    # segment table shifted by one: entry 0 is "left of c_0", entry bins is "right of c_last"
-    seg_slope = torch.cat([zero, slope, zero], dim=1)  # (P, bins + 1)
-    seg_x = torch.cat([centers[:, :1], centers], dim=1)  # (P, bins + 1)
-    seg_f = torch.cat([cdf[:, :1], cdf], dim=1)  # (P, bins + 1)
-    xd = x.double()
-    out = seg_slope.gather(1, k) * (xd - seg_x.gather(1, k)) + seg_f.gather(1, k)
-    return out.to(image.dtype).reshape(image.shape)
+    centers = (edges[:, :-1] + edges[:, 1:]) / 2  # (P, bins), image dtype
+    cd = centers.double()
+    # np.interp: on segment j (c_j <= r < c_{j+1}) s = F_j + slope_j (r - c_j); F_0 left of
+    # c_0, F_last right of c_last. Segment k = the number of centres <= r, in [0, bins], is
+    # stored at slot entry k + 1 of the plane's (bins + 2)-slot
+    slope = (cdf[:, 1:] - cdf[:, :-1]) / (cd[:, 1:] - cd[:, :-1])  # (P, bins - 1)
+    zero = cdf.new_zeros(rows, 1)
+    seg_slope = torch.cat([zero, zero, slope, zero], dim=1).reshape(-1)  # (P (bins + 2),)
+    seg_x = torch.cat([zero, cd[:, :1], cd], dim=1).reshape(-1)
+    seg_f = torch.cat([zero, cdf[:, :1], cdf], dim=1).reshape(-1)
+    # the centre of the bin at slot entry h: centres_slot[h] = c_{h - 1} (float64, exact)
+    centers_slot = torch.cat([cd[:, :1], cd, cd[:, -1:]], dim=1).reshape(-1)
+    out = torch.empty_like(x)  # (P, N)
+    for rs, cs in blocks(rows, x.shape[1]):
+        xd = x[rs, cs].to(torch.float64, copy=True)  # (r, c), a copy: changed in place below
+        h = index[rs, cs]  # (r, c) int32: bin + 1 (+ the plane's slot)
+        shape = h.shape
+        # k + 1 = h + [r >= c_bin]: the number of centres <= r, plus one (the comparison as
+        # r - c >= 0: exact, and faster than a bool tensor)
+        c = centers_slot.index_select(0, h.reshape(-1)).view(shape)
+        k = h + torch.sub(xd, c, out=c).ge_(0).to(torch.int32)
+        flat_k = k.reshape(-1)
+        # s = slope_k (r - x_k) + F_k, in float64 as np.interp
+        s = xd.sub_(seg_x.index_select(0, flat_k).view(shape))
+        s.mul_(seg_slope.index_select(0, flat_k).view(shape))
+        s.add_(seg_f.index_select(0, flat_k).view(shape))
+        out[rs, cs] = s
+    return out.reshape(image.shape)
 
 
 def _right_rank(sorted_rows: Tensor) -> Tensor:

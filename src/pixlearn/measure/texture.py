@@ -55,7 +55,9 @@ def graycomatrix(
 
     Returns:
         ``P`` with ``P[..., i, j, d, a]`` the count of pairs (int64) or their frequency
-        (float64 if ``normed``). Leading dimensions are independent images.
+        (float64 if ``normed``). Leading dimensions are independent images. The counts are a
+        permuted view (offsets outermost in memory, one bincount per offset): call
+        ``.contiguous()`` before ``.view``.
 
     Shape:
         ``(..., H, W) -> (..., levels, levels, len(distances), len(angles))``.
@@ -92,7 +94,8 @@ def graycomatrix(
     dist = [check_int(d, "distances", min_value=0) for d in _as_list(distances, "distances")]
     ang = [float(a) for a in _as_list(angles, "angles")]
     if image.numel():
-        lo, hi = int(image.min()), int(image.max())
+        lo_t, hi_t = image.aminmax()
+        lo, hi = int(lo_t), int(hi_t)
         if lo < 0:
             raise ValueRangeError(f"image must be >= 0, got a minimum of {lo}")
         if hi >= levels:
@@ -101,25 +104,30 @@ def graycomatrix(
             )
     batch = image.shape[:-2]
     h, w = image.shape[-2:]
-    img = image.reshape(-1, h, w).long()  # (B, H, W)
-    n_img = img.shape[0]
-    base = (torch.arange(n_img, device=img.device) * levels * levels)[:, None, None]
-    out = torch.zeros(n_img, levels * levels, len(dist), len(ang), dtype=torch.int64)
-    out = out.to(img.device)
-    for di, d in enumerate(dist):
-        for ai, a in enumerate(ang):
-            dr, dc = _round_half_away(math.sin(a) * d), _round_half_away(math.cos(a) * d)
-            # the pixels p whose partner p + (dr, dc) is inside the image
-            r0, r1 = max(0, -dr), min(h, h - dr)
-            c0, c1 = max(0, -dc), min(w, w - dc)
-            if r1 <= r0 or c1 <= c0:
-                continue
-            first = img[:, r0:r1, c0:c1]  # (B, h', w')
-            second = img[:, r0 + dr : r1 + dr, c0 + dc : c1 + dc]
-            code = base + first * levels + second  # (B, h', w'), one code per pair
-            counts = torch.bincount(code.reshape(-1), minlength=n_img * levels * levels)
-            out[:, :, di, ai] = counts.reshape(n_img, levels * levels)
-    p = out.reshape(*batch, levels, levels, len(dist), len(ang))
+    n_img = image.reshape(-1, h, w).shape[0]
+    n_off = len(dist) * len(ang)
+    # the codes b L^2 + i L + j of all pairs fit in int32 unless the matrices are huge
+    small = n_img * levels * levels < 2**31
+    img = image.reshape(-1, h, w).to(torch.int32 if small else torch.int64)  # (B, H, W)
+    base = torch.arange(n_img, device=img.device, dtype=img.dtype) * (levels * levels)
+    first_code = img * levels + base[:, None, None]  # (B, H, W): b L^2 + i L
+    # one contiguous row of B L^2 counts per offset (a bincount's output is copied straight
+    # in); the result is a permuted view of these rows, laid out (D, A, B, L, L) in memory
+    n_bins = n_img * levels * levels
+    out = torch.empty(n_off, n_bins, dtype=torch.int64, device=img.device)
+    for o, (d, a) in enumerate((d, a) for d in dist for a in ang):
+        dr, dc = _round_half_away(math.sin(a) * d), _round_half_away(math.cos(a) * d)
+        # the pixels p whose partner p + (dr, dc) is inside the image
+        r0, r1 = max(0, -dr), min(h, h - dr)
+        c0, c1 = max(0, -dc), min(w, w - dc)
+        if r1 <= r0 or c1 <= c0:
+            out[o] = 0
+            continue
+        # one code per pair: b L^2 + i L + j, with i = I(p), j = I(p + (dr, dc))
+        code = first_code[:, r0:r1, c0:c1] + img[:, r0 + dr : r1 + dr, c0 + dc : c1 + dc]
+        out[o] = torch.bincount(code.reshape(-1), minlength=n_bins)
+    p = out.view(len(dist), len(ang), n_img, levels, levels).permute(2, 3, 4, 0, 1)
+    p = p.reshape(*batch, levels, levels, len(dist), len(ang))  # a view: splits dim 0 only
     if symmetric:
         p = p + p.transpose(-4, -3)
     if normed:

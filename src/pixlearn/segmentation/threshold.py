@@ -21,29 +21,21 @@ from torch import Tensor
 
 from pixlearn._core.check import check_choice, check_image, check_int, check_positive, describe
 from pixlearn._core.errors import ValueRangeError
+from pixlearn.exposure._binning import bin_counts
 
 __all__ = ["threshold_li", "threshold_local", "threshold_multiotsu", "threshold_otsu"]
 
 
 def _histogram(values: Tensor, nbins: int) -> tuple[Tensor, Tensor]:
-    """Histogram of a flat float tensor over ``[min, max]`` in ``nbins`` equal bins.
+    """Histogram of a flat, non-constant float tensor over ``[min, max]`` in ``nbins`` bins.
 
-    Returns the counts (float64, ``(nbins,)``) and the bin centres (input dtype). Mirrors
-    ``numpy.histogram``: edges ``first + k * (last - first) / nbins`` in the input dtype, the
-    last edge set to ``last``, then each index corrected against the edges it lies between.
+    Returns the counts (float64, ``(nbins,)``) and the bin centres (input dtype), the bins
+    those of ``numpy.histogram`` (see :mod:`pixlearn.exposure._binning`).
     """
-    first, last = values.min(), values.max()  # 0-d, input dtype
-    k = torch.arange(nbins + 1, dtype=values.dtype, device=values.device)  # (nbins + 1,)
-    step = (last - first) / nbins
-    edges = k * step + first if step != 0 else k / nbins * (last - first) + first
-    edges[-1] = last
-    # f = (x - first) / (last - first) * nbins, then truncated to an index
-    idx = ((values - first) / (last - first) * nbins).long().clamp_(0, nbins - 1)  # (N,)
-    idx = idx - (values < edges[idx]).long()
-    idx = idx + ((values >= edges[idx + 1]) & (idx != nbins - 1)).long()
-    counts = torch.bincount(idx, minlength=nbins).double()  # (nbins,)
-    centres = (edges[:-1] + edges[1:]) / 2.0  # (nbins,)
-    return counts, centres
+    lo, hi = values.aminmax()
+    counts, edges = bin_counts(values[None], lo.reshape(1, 1), hi.reshape(1, 1), nbins)
+    centres = (edges[0, :-1] + edges[0, 1:]) / 2.0  # (nbins,)
+    return counts[0].double(), centres
 
 
 def _flat_images(image: Tensor, name: str) -> Tensor:
@@ -52,20 +44,32 @@ def _flat_images(image: Tensor, name: str) -> Tensor:
     return image.reshape(-1, image.shape[-2] * image.shape[-1])
 
 
-def _otsu_one(values: Tensor, nbins: int) -> Tensor:
-    if bool((values == values[0]).all()):
-        return values[0]  # a constant image is its own threshold
-    counts, centres = _histogram(values, nbins)
+def _otsu_rows(flat: Tensor, nbins: int) -> Tensor:
+    """Otsu's threshold of every row of ``flat (B, N)``, all rows at once: ``(B,)``."""
+    # (amin and amax: two vectorised passes, faster than aminmax along a dim)
+    lo, hi = flat.amin(dim=1, keepdim=True), flat.amax(dim=1, keepdim=True)  # (B, 1) each
+    const = (lo == hi)[:, 0]  # (B,): a constant image is its own threshold
+    if bool(const.any()):
+        out = lo[:, 0].clone()
+        if not bool(const.all()):
+            out[~const] = _otsu_rows(flat[~const], nbins)
+        return out
+    counts, edges = bin_counts(flat, lo, hi, nbins)  # (B, nbins) int64
+    n = counts.double()
+    centres = (edges[:, :-1] + edges[:, 1:]) / 2.0  # (B, nbins), image dtype
     c = centres.double()
     # w1(t) = sum_{i<=t} n_i,  w2(t) = sum_{i>=t} n_i
-    w1 = torch.cumsum(counts, 0)  # (nbins,)
-    w2 = torch.cumsum(counts.flip(0), 0).flip(0)
+    w1 = torch.cumsum(n, 1)  # (B, nbins)
+    w2 = torch.cumsum(n.flip(1), 1).flip(1)
     # mu1(t) = sum_{i<=t} n_i c_i / w1(t),  mu2(t) = sum_{i>=t} n_i c_i / w2(t)
-    mu1 = torch.cumsum(counts * c, 0) / w1
-    mu2 = torch.cumsum((counts * c).flip(0), 0).flip(0) / w2
+    mu1 = torch.cumsum(n * c, 1) / w1
+    mu2 = torch.cumsum((n * c).flip(1), 1).flip(1) / w2
     # between-class variance for a split after bin t: w1(t) w2(t+1) (mu1(t) - mu2(t+1))^2
-    var12 = w1[:-1] * w2[1:] * (mu1[:-1] - mu2[1:]) ** 2  # (nbins - 1,)
-    return centres[torch.argmax(var12)]
+    var12 = w1[:, :-1] * w2[:, 1:] * (mu1[:, :-1] - mu2[:, 1:]) ** 2  # (B, nbins - 1)
+    # w1 >= 1 and w2 >= 1 everywhere (the first bin holds the minimum, the last the
+    # maximum), so no 0/0; argmax takes the first maximum, as NumPy's
+    best = torch.argmax(var12, dim=1, keepdim=True)  # (B, 1)
+    return centres.gather(1, best)[:, 0]  # (B,)
 
 
 def threshold_otsu(image: Tensor, nbins: int = 256) -> Tensor:
@@ -98,8 +102,9 @@ def threshold_otsu(image: Tensor, nbins: int = 256) -> Tensor:
     """
     flat = _flat_images(image, "image")
     nbins = check_int(nbins, "nbins", min_value=2)
-    out = [_otsu_one(v, nbins) for v in flat]
-    return torch.stack(out).reshape(image.shape[:-2]) if out else image.new_zeros(image.shape[:-2])
+    if flat.shape[0] == 0:
+        return image.new_zeros(image.shape[:-2])
+    return _otsu_rows(flat, nbins).reshape(image.shape[:-2])
 
 
 def _multiotsu_indices(prob: Tensor, classes: int) -> Tensor:

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor
 
 from pixlearn._core.check import (
+    check_choice,
     check_finite,
     check_image,
     check_range,
@@ -25,7 +26,7 @@ from pixlearn._core.check import (
     pair,
 )
 from pixlearn._core.errors import ShapeError, ValueRangeError, WrongTypeError
-from pixlearn.transform.interpolation import sample
+from pixlearn.transform.interpolation import BORDERS, sample
 
 __all__ = [
     "affine_warp",
@@ -82,6 +83,55 @@ def _affine_coords(
     src_x = a[0, 0] * x + a[0, 1] * y + a[0, 2]
     src_y = a[1, 0] * x + a[1, 1] * y + a[1, 2]
     return src_y, src_x
+
+
+# grid_sample's padding for each border rule: with align_corners=True and bilinear weights,
+# clamping (border) or mirroring (reflection) the coordinate equals replicating or mirroring
+# (without repeating the edge pixel) each tap's index, and "zeros" drops the outside taps
+_GRID_PADDING = {"constant": "zeros", "replicate": "border", "reflect": "reflection"}
+
+
+def _linear_affine(
+    image: Tensor, inv: Tensor, shape: tuple[int, int], border: str, value: float
+) -> Tensor | None:
+    """Bilinear backward affine warp by ``torch.nn.functional.grid_sample``, or None where it
+    does not apply (a dtype it lacks, a one-pixel side, an empty batch).
+
+    The coordinates are those of :func:`_affine_coords`, rescaled to grid_sample's
+    ``[-1, 1]`` (``align_corners=True``: -1 and 1 are the centres of the first and last
+    pixels) and computed in the image's dtype as a row term plus a column term (the map is
+    affine, so each output row is an arithmetic progression): within ~2e-4 pixel for
+    float32, ~1e-12 for float64.
+    """
+    h, w = image.shape[-2:]
+    planes = image.numel() // (h * w)
+    if image.dtype not in (torch.float32, torch.float64) or min(h, w) < 2 or planes == 0:
+        return None
+    dtype, device = image.dtype, image.device
+    # input coordinates -> grid units: u = 2 x_in / (W - 1) - 1, v = 2 y_in / (H - 1) - 1
+    scale = torch.tensor([[2.0 / (w - 1)], [2.0 / (h - 1)]], dtype=torch.float64)
+    a = inv[:2] * scale  # (2, 3): u, v as affine functions of the output (x, y)
+    a[:, 2] -= 1.0
+    ys = torch.arange(shape[0], dtype=torch.float64)
+    xs = torch.arange(shape[1], dtype=torch.float64)
+    grid = torch.empty(1, shape[0], shape[1], 2, dtype=dtype, device=device)
+    for k in range(2):
+        # u(x, y) = (a_k0 x) + (a_k1 y + a_k2): a column term plus a row term
+        col = (a[k, 0] * xs).to(device=device, dtype=dtype)  # (Wo,)
+        row = (a[k, 1] * ys + a[k, 2]).to(device=device, dtype=dtype)  # (Ho,)
+        torch.add(col[None, :], row[:, None], out=grid[0, :, :, k])
+    shift = value != 0 and border == "constant"
+    src = image - value if shift else image
+    out = torch.nn.functional.grid_sample(
+        src.reshape(1, planes, h, w),
+        grid,
+        mode="bilinear",
+        padding_mode=_GRID_PADDING[border],
+        align_corners=True,
+    )  # (1, planes, Ho, Wo)
+    if shift:
+        out = out + value
+    return out.reshape(*image.shape[:-2], *shape)
 
 
 def affine_warp(
@@ -194,6 +244,10 @@ def rotate(
             \sin\theta & \cos\theta \end{pmatrix},
 
         which turns the content counter-clockwise on screen since :math:`y` points down.
+        Bilinear float32/float64 rotations run on ``torch.nn.functional.grid_sample`` with
+        coordinates in the image's dtype (float32: within ~2e-4 pixel of the exact map on a
+        2048-pixel image; the other interpolations use :func:`pixlearn.transform.sample`
+        with float64 coordinates).
 
     Example:
         >>> img = torch.arange(9.0).reshape(3, 3)
@@ -234,6 +288,14 @@ def rotate(
         # shift the output so that its top-left corner is the extent's
         shift = torch.tensor([[1, 0, lo[0]], [0, 1, lo[1]], [0, 0, 1]], dtype=torch.float64)
         inv = inv @ shift
+    if torch.equal(inv, torch.eye(3, dtype=torch.float64)) and shape == (h, w):
+        return image.clone()  # a whole number of turns: exactly the input
+    if interpolation == "linear":
+        check_choice(border, "border", BORDERS)
+        value = check_range(value, "value")
+        out = _linear_affine(image, inv, shape, border, value)
+        if out is not None:
+            return out
     src_y, src_x = _affine_coords(inv, shape, image.device)
     return sample(image, src_y, src_x, interpolation=interpolation, border=border, value=value)
 
