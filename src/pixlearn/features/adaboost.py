@@ -17,33 +17,60 @@ from torch import Tensor
 __all__ = ["best_stump", "boosted_stage"]
 
 
+def _tie_mask(values_sorted: Tensor) -> Tensor:
+    """``(F, N)`` bool: True where a split would fall between two equal values."""
+    same = torch.zeros(values_sorted.shape, dtype=torch.bool)
+    same[:, :-1] = values_sorted[:, 1:] == values_sorted[:, :-1]
+    return same
+
+
 def best_stump(
-    values_sorted: Tensor, order: Tensor, weights: Tensor, labels: Tensor
+    values_sorted: Tensor,
+    order: Tensor,
+    weights: Tensor,
+    labels: Tensor,
+    *,
+    ties: Tensor | None = None,
 ) -> tuple[int, float, int, float]:
     """The stump of least weighted error over all features (values pre-sorted per feature).
 
-    Returns ``(feature, threshold, polarity, error)``; the stump says "face" when
-    ``polarity * x < polarity * threshold``.
+    Args:
+        values_sorted: ``(F, N)`` feature values, each row sorted increasingly.
+        order: ``(F, N)`` int64, the sample index of each sorted value.
+        weights: ``(N,)`` sample weights summing to 1.
+        labels: ``(N,)`` 1 for a positive, 0 for a negative.
+        ties: the mask of :func:`_tie_mask` (computed here when ``None``; a stage computes it
+            once for all its rounds).
+
+    Returns:
+        ``(feature, threshold, polarity, error)``; the stump says "face" when
+        ``polarity * x < polarity * threshold``.
+
+    Notes:
+        Splitting feature :math:`f` after its :math:`j`-th smallest value, with :math:`S^+_j,
+        S^-_j` the positive / negative weight at or below the split and :math:`T^+` the total
+        positive weight, polarity +1 (faces below) errs by :math:`e = S^-_j + T^+ - S^+_j`;
+        polarity -1 errs by :math:`1 - e`. One cumulative sum of :math:`w^- - w^+` gives all
+        :math:`F N` errors at once.
     """
-    wp = (weights * labels)[order]  # (F, N) positive weights in sorted order
-    wn = (weights * (1 - labels))[order]  # (F, N)
-    s_pos, s_neg = wp.cumsum(1), wn.cumsum(1)  # weight at or below each split
-    t_pos, t_neg = s_pos[:, -1:], s_neg[:, -1:]
-    # polarity +1 (faces below): errors are negatives below + positives above
-    e_below = s_neg + (t_pos - s_pos)
-    # polarity -1 (faces above): positives below + negatives above
-    e_above = s_pos + (t_neg - s_neg)
-    err = torch.minimum(e_below, e_above)  # (F, N): split after sorted position j
+    # signed weight: +w for a negative, -w for a positive, in each feature's sorted order
+    signed = (weights * (1 - 2 * labels))[order]  # (F, N)
+    t_pos = float((weights * labels).sum())
+    # e_below = S^-_j - S^+_j + T^+ (polarity +1), e_above = 1 - e_below (polarity -1), so the
+    # error min(e_below, 1 - e_below) = 1/2 - |e_below - 1/2|: the best split maximises
+    # dev = |e_below - 1/2| (computed in place, the (F, N) arrays are the large ones)
+    dev = signed.cumsum(1).add_(t_pos - 0.5)  # (F, N): e_below - 1/2
+    dev.abs_()
     # splitting between equal values is impossible: forbid those positions
-    same = torch.zeros_like(err, dtype=torch.bool)
-    same[:, :-1] = values_sorted[:, 1:] == values_sorted[:, :-1]
-    err = err.masked_fill(same, math.inf)
-    flat = int(err.argmin())
-    f, j = divmod(flat, err.shape[1])
-    pol = 1 if e_below[f, j] <= e_above[f, j] else -1
+    dev.masked_fill_(_tie_mask(values_sorted) if ties is None else ties, -1.0)
+    flat = int(dev.argmax())
+    f, j = divmod(flat, dev.shape[1])
+    err = 0.5 - float(dev[f, j])
+    # polarity +1 when e_below <= 1/2 at the chosen split (one row re-summed for the sign)
+    pol = 1 if float(signed[f, : j + 1].sum()) + t_pos <= 0.5 else -1
     v = values_sorted[f]
     thr = float(v[j] + v[j + 1]) / 2 if j + 1 < v.numel() else float(v[j]) + 1e-3
-    return f, thr, pol, float(err[f, j])
+    return f, thr, pol, err
 
 
 def boosted_stage(
@@ -53,12 +80,15 @@ def boosted_stage(
     max_features: int,
     detection_rate: float,
     false_positive_rate: float,
+    threshold_slack: float = 0.0,
 ) -> dict[str, Any]:
     """One AdaBoost stage of a cascade on the feature matrix ``(N, F)``; labels 1 face / 0 other.
 
     Stumps are added (AdaBoost with the weight update ``w <- w beta^(1 - e)``) until the stage,
     its threshold lowered so that it keeps ``detection_rate`` of the faces, passes at most
-    ``false_positive_rate`` of the others, or ``max_features`` stumps are in it.
+    ``false_positive_rate`` of the others, or ``max_features`` stumps are in it. A
+    ``threshold_slack`` ``m > 0`` lowers the threshold further by ``m sum_t alpha_t``: a safety
+    margin for faces not seen in training, paid for with more stumps.
 
     Returns:
         ``{"feature": (T,) int64, "threshold", "polarity", "alpha": (T,) float64,
@@ -74,15 +104,17 @@ def boosted_stage(
     n_pos = float(labels.sum())
     n_neg = labels.numel() - n_pos
     lab = labels.to(torch.float64)
+    is_pos = labels.bool()
     # w_i = 1/(2P) for faces, 1/(2N) for non-faces
-    weights = torch.where(labels.bool(), 1 / (2 * n_pos), 1 / (2 * n_neg)).to(torch.float64)
+    weights = torch.where(is_pos, 1 / (2 * n_pos), 1 / (2 * n_neg)).to(torch.float64)
     values_sorted, order = feats.T.sort(1)  # (F, N) each
+    ties = _tie_mask(values_sorted)  # (F, N), the same for every round
     picks: list[tuple[int, float, int, float]] = []
     score = torch.zeros(labels.numel(), dtype=torch.float64)
     stage_thr = 0.0
     for _ in range(max_features):
         weights = weights / weights.sum()
-        f, thr, pol, err = best_stump(values_sorted, order, weights, lab)
+        f, thr, pol, err = best_stump(values_sorted, order, weights, lab, ties=ties)
         err = min(max(err, 1e-10), 1 - 1e-10)
         # beta = e / (1 - e), alpha = log(1 / beta)
         beta = err / (1 - err)
@@ -93,10 +125,10 @@ def boosted_stage(
         score = score + alpha * h
         picks.append((f, thr, pol, alpha))
         # lower the stage threshold until the detection target holds on the faces
-        pos_scores = score[labels.bool()].sort().values
+        pos_scores = score[is_pos].sort().values
         k = math.floor((1 - detection_rate) * pos_scores.numel())
-        stage_thr = float(pos_scores[k]) - 1e-9
-        fp = float((score[~labels.bool()] >= stage_thr).double().mean())
+        stage_thr = float(pos_scores[k]) - 1e-9 - threshold_slack * sum(p[3] for p in picks)
+        fp = float((score[~is_pos] >= stage_thr).double().mean())
         if fp <= false_positive_rate:
             break
     return {

@@ -67,11 +67,11 @@ def integral_image(image: Tensor) -> Tensor:
     if image.is_complex():
         raise WrongTypeError(f"image must be a real tensor, got {describe(image)}")
     acc = torch.float64 if image.is_floating_point() else torch.int64
-    h, w = image.shape[-2:]
-    ii = image.new_zeros((*image.shape[:-2], h + 1, w + 1), dtype=acc)  # (..., H+1, W+1)
-    if h and w:
+    # a zero first row and column, then the two running sums in place (one new table)
+    ii = torch.nn.functional.pad(image.to(acc), (1, 0, 1, 0))  # (..., H+1, W+1)
+    if ii.numel():
         # ii(y, x) = sum_{y' < y} sum_{x' < x} I(y', x'): cumulative sums along both axes
-        ii[..., 1:, 1:] = image.to(acc).cumsum(-2).cumsum(-1)
+        ii.cumsum_(-2).cumsum_(-1)
     return ii
 
 
