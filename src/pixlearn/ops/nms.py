@@ -26,7 +26,7 @@ from pixlearn.ops.boxes import _check_boxes
 
 __all__ = ["batched_nms", "nms", "soft_nms"]
 
-_BLOCK = 64  # boxes settled together in one step of the CPU sweep
+_BLOCK_PAIRS = 131072  # block size x boxes left: the pair work of one step of the CPU sweep
 
 
 def _check_scores(scores: object, n: int, name: str = "scores") -> Tensor:
@@ -267,7 +267,8 @@ def _suppression(a: np.ndarray, b: np.ndarray, t: float) -> np.ndarray:
 def _greedy_blocked(ranked: np.ndarray, groups: np.ndarray | None, t: float) -> np.ndarray:
     """Greedy NMS of boxes already sorted by decreasing score; returns the kept ranks.
 
-    The sweep takes the best ``_BLOCK`` boxes still in play, settles which of them survive
+    The sweep takes the best 16-64 boxes still in play (fewer while many are left, so that
+    the survivors prune the rest early), settles which of them survive
     among themselves, then lets the survivors suppress every later box at once. Inside a block
     the greedy rule ``keep[i] = not any(keep[j] and S[j, i] for j < i)`` (``S[j, i]``: box ``j``
     suppresses box ``i``) is a triangular system with one solution; iterating
@@ -283,7 +284,8 @@ def _greedy_blocked(ranked: np.ndarray, groups: np.ndarray | None, t: float) -> 
     alive = np.arange(len(ranked))  # ranks still in play
     keep = []
     while alive.size:
-        block, rest = alive[:_BLOCK], alive[_BLOCK:]
+        size = min(64, max(16, _BLOCK_PAIRS // len(alive)))  # smaller while many are left
+        block, rest = alive[:size], alive[size:]
         s = np.triu(_suppression(rows[block], rows[block], t), 1).astype(np.float32)  # (B, B)
         k = np.ones(len(block), dtype=np.float32)  # (B,) 1 = kept
         while True:
