@@ -123,3 +123,18 @@ def test_bad_inputs():
         laplacian_of_gaussian(torch.rand(4, 0), 1.0)
     with pytest.raises(TypeError, match=r"image.*float"):
         sobel(torch.ones(4, 4, dtype=torch.uint8))
+
+
+@pytest.mark.parametrize("border", ["reflect", "replicate", "constant", "circular"])
+@pytest.mark.parametrize("axis", [None, 0, -1])
+def test_sobel_block_path_equals_autograd_path(monkeypatch, border, axis):
+    # without autograd the blocked path runs; small blocks force bands, ragged ends, batches
+    import pixlearn.filters.derivatives as deriv
+
+    monkeypatch.setattr(deriv, "_SOBEL_BLOCK", 200)
+    g = torch.Generator().manual_seed(5)
+    for shape in [(3, 2, 13, 11), (1, 40, 9), (2, 1, 7), (2, 6, 1)]:
+        x = torch.rand(shape, generator=g, dtype=torch.float64)
+        slow = sobel(x.requires_grad_(), axis=axis, border=border).detach()
+        fast = sobel(x.detach(), axis=axis, border=border)
+        assert torch.allclose(fast, slow, rtol=0, atol=1e-15), (shape, border)

@@ -74,3 +74,41 @@ def test_bad_inputs():
         median_blur2d(torch.rand(3, 0), 3)
     with pytest.raises(TypeError, match=r"image.*float"):
         median_blur2d(torch.ones(4, 4, dtype=torch.int64), 3)
+
+
+@pytest.mark.parametrize("size", [(5, 5), (1, 5), (5, 1), (3, 5), (5, 7), (7, 7)])
+def test_selection_network_matches_scipy_over_blocks(monkeypatch, size):
+    # small blocks: several images per block, bands of rows, ragged last blocks; ties included
+    import pixlearn.filters.rank as rank
+
+    monkeypatch.setattr(rank, "_NET_BLOCK", 300)
+    g = torch.Generator().manual_seed(3)
+    f = torch.rand(5, 23, 29, generator=g, dtype=torch.float64)
+    f[0] = (f[0] * 4).round() / 4
+    ref = np.stack([ndi.median_filter(i, size, mode="mirror") for i in f.numpy()])
+    assert np.array_equal(median_blur2d(f, size).numpy(), ref)
+    big = torch.rand(1, 40, 33, generator=g)
+    ref = ndi.median_filter(big[0].numpy(), size, mode="nearest")
+    assert np.array_equal(median_blur2d(big, size, border="replicate")[0].numpy(), ref)
+
+
+def test_selection_network_equals_sorting_path(monkeypatch):
+    import pixlearn.filters.rank as rank
+
+    f = torch.rand(2, 3, 31, 17, generator=torch.Generator().manual_seed(4))
+    fast = median_blur2d(f, (5, 3))
+    monkeypatch.setattr(rank, "_NETWORK_MAX", 0)
+    assert torch.equal(fast, median_blur2d(f, (5, 3)))
+
+
+def test_batcher_network_sorts_all_zero_one_inputs():
+    # the 0-1 principle: a comparator network sorts everything iff it sorts all 0/1 inputs
+    from pixlearn.filters.rank import _batcher_pairs
+
+    for n in (2, 4, 8, 16):
+        bits = (torch.arange(1 << n)[:, None] >> torch.arange(n)) & 1  # (2^n, n)
+        v = bits.clone()
+        for a, b in _batcher_pairs(n):
+            lo, hi = torch.minimum(v[:, a], v[:, b]), torch.maximum(v[:, a], v[:, b])
+            v[:, a], v[:, b] = lo, hi
+        assert torch.equal(v, bits.sort(dim=1).values)

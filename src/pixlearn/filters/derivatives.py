@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import Tensor
 
@@ -18,6 +20,9 @@ from pixlearn.filters.linear import (
 )
 
 __all__ = ["difference_of_gaussians", "gaussian_derivative2d", "laplacian_of_gaussian", "sobel"]
+
+_SOBEL_BLOCK = 1 << 17  # pixels per block of the no-grad Sobel (a few 256 KiB buffers)
+_MAG_SCALE = 0.25 * math.sqrt(0.5)
 
 
 def gaussian_derivative2d(
@@ -185,6 +190,8 @@ def sobel(image: Tensor, *, axis: int | None = None, border: str = "reflect") ->
         check_choice(axis, "axis", (-2, -1, 0, 1))
     if x.shape[0] == 0:
         return _finish(x.clone(), shape, dtype)
+    if not (torch.is_grad_enabled() and x.requires_grad):
+        return _finish(_sobel_blocks(_pad_one(x, border), axis), shape, dtype)
     xp = _pad(x, (1, 1, 1, 1), border, 0.0)  # (B, H + 2, W + 2)
     gy = gx = None
     if axis in (None, -2, 0):
@@ -204,3 +211,70 @@ def sobel(image: Tensor, *, axis: int | None = None, border: str = "reflect") ->
         # sqrt has an infinite slope at 0 (flat regions, mirrored borders): gradient 0 there
         out = torch.where(s > 0, torch.sqrt(torch.where(s > 0, s, 1.0)), 0.0)
     return _finish(out, shape, dtype)
+
+
+def _pad_one(x: Tensor, border: str) -> Tensor:
+    """``x (B, H, W)`` extended by one sample on every side, contiguous: ``(B, H + 2, W + 2)``.
+
+    Mirror and edge extensions are written straight into one new tensor (the interior once,
+    then two rows and two columns); the other borders use the general :func:`_pad`.
+    """
+    B, H, W = x.shape
+    if border not in ("reflect", "replicate") or min(H, W) < 2:
+        return _pad(x, (1, 1, 1, 1), border, 0.0).contiguous()
+    # reflect takes the sample next to the edge (f(-1) = f(1)), replicate the edge itself
+    near = 1 if border == "reflect" else 0
+    xp = x.new_empty(B, H + 2, W + 2)
+    xp[:, 1:-1, 1:-1] = x
+    xp[:, 0, 1:-1] = x[:, near]
+    xp[:, -1, 1:-1] = x[:, H - 1 - near]
+    xp[:, :, 0] = xp[:, :, 1 + near]
+    xp[:, :, -1] = xp[:, :, W - near]
+    return xp
+
+
+def _sobel_blocks(xp: Tensor, axis: int | None) -> Tensor:
+    """Sobel of the padded ``xp (B, H + 2, W + 2)`` without autograd, block by block.
+
+    The same sums as the differentiable path, run over blocks of about ``_SOBEL_BLOCK``
+    pixels (whole images when they are small, bands of rows when large) into four scratch
+    buffers reused by every block, so the intermediates stay in the CPU cache and no large
+    temporary is allocated (on CPU, touching fresh memory costs as much as the arithmetic).
+    """
+    B, hp, wp = xp.shape
+    H, W = hp - 2, wp - 2
+    out = xp.new_empty(B, H, W)
+    want_y, want_x = axis in (None, -2, 0), axis in (None, -1, 1)
+    if H * W >= _SOBEL_BLOCK:
+        nb, nr = 1, max(1, _SOBEL_BLOCK // W)
+    else:
+        nb, nr = max(1, _SOBEL_BLOCK // (H * W)), H
+    nb, nr = min(nb, B), min(nr, H)
+    dy = xp.new_empty(nb, nr, wp) if want_y else None  # [1, 0, -1] along y
+    dx = xp.new_empty(nb, nr + 2, W) if want_x else None  # [1, 0, -1] along x
+    both = axis is None
+    gy = xp.new_empty(nb, nr, W) if both else None
+    gx = xp.new_empty(nb, nr, W) if both else None
+    for b0 in range(0, B, nb):
+        m = min(B, b0 + nb) - b0
+        src = xp[b0 : b0 + m]  # (m, H + 2, W + 2)
+        for r0 in range(0, H, nr):
+            n = min(H, r0 + nr) - r0
+            o = out[b0 : b0 + m, r0 : r0 + n]  # (m, n, W)
+            if want_y:
+                # d = f(y + 1) - f(y - 1), then gy = d(x - 1) + 2 d(x) + d(x + 1)
+                d = torch.sub(src[:, r0 + 2 : r0 + n + 2], src[:, r0 : r0 + n], out=dy[:m, :n])
+                g = o if gy is None else gy[:m, :n]
+                torch.add(d[..., :-2], d[..., 2:], out=g).add_(d[..., 1:-1], alpha=2)
+            if want_x:
+                s = src[:, r0 : r0 + n + 2]  # (m, n + 2, W + 2)
+                d = torch.sub(s[..., 2:], s[..., :-2], out=dx[:m, : n + 2])
+                g = o if gx is None else gx[:m, :n]
+                torch.add(d[:, :-2], d[:, 2:], out=g).add_(d[:, 1:-1], alpha=2)
+            if both:
+                # |G| = sqrt((gy / 4)^2 + (gx / 4)^2) / 2) = sqrt(gy^2 + gx^2) / (4 sqrt 2)
+                g = gy[:m, :n].mul_(gy[:m, :n]).addcmul_(gx[:m, :n], gx[:m, :n])
+                torch.sqrt(g, out=o).mul_(_MAG_SCALE)
+            else:
+                o.mul_(0.25)
+    return out
