@@ -136,3 +136,26 @@ def test_sampling_of_wrong_length_and_integer_dtype_are_refused():
 def test_empty_image_is_refused(shape):
     with pytest.raises(ValueError, match="binary"):
         distance_transform_edt(torch.ones(shape))
+
+
+@pytest.mark.parametrize("sampling", [None, (1.0, 1.0), (0.6, 1.7), (2.0, 2.0)])
+def test_short_and_long_distances_equal_scipy(sampling):
+    # blobs (short distances: the bounded search) and three background pixels in a large
+    # foreground (long distances, columns without background: the lower envelope)
+    rng = np.random.default_rng(5)
+    blobs = ndi.gaussian_filter(rng.random((40, 56)), 1.5) > 0.5
+    sparse = np.ones((70, 80), bool)
+    sparse[[3, 40, 66], [5, 70, 30]] = False
+    for mask in (blobs, sparse, blobs.T):
+        ref, ref_idx = ndi.distance_transform_edt(mask, sampling=sampling, return_indices=True)
+        out, idx = distance_transform_edt(
+            torch.from_numpy(mask), sampling=sampling, return_indices=True, dtype=torch.float64
+        )
+        np.testing.assert_allclose(out.numpy(), ref, rtol=1e-10, atol=1e-10)
+        s = (1.0, 1.0) if sampling is None else sampling
+        unique = _unique_nearest(mask, s)
+        np.testing.assert_array_equal(idx.numpy()[:, unique], ref_idx[:, unique])
+        rows, cols = idx.numpy()
+        ii, jj = np.indices(mask.shape)
+        d = np.hypot((rows - ii) * s[0], (cols - jj) * s[1])
+        np.testing.assert_allclose(d, out.numpy(), atol=1e-10)

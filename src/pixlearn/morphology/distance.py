@@ -55,7 +55,11 @@ def distance_transform_edt(
         :math:`x^* = \frac{(G_q^2 + s_c^2 q^2) - (G_p^2 + s_c^2 p^2)}{2 s_c^2 (q - p)}`, and a
         stack of visible parabolas is built left to right in one pass (all rows at once; this
         loop runs in NumPy on the host, the result returns to the input's device).
-        Equals ``scipy.ndimage.distance_transform_edt``.
+        Where every column holds background and distances are short, the envelope is
+        replaced by a bounded search: :math:`D \le G` at each pixel, so only the columns
+        with :math:`s_c |j - j'| < G(i, j)` can win, tried by increasing offset (work
+        :math:`\sum G / s_c`, in cache-sized blocks of rows). Equals
+        ``scipy.ndimage.distance_transform_edt``.
 
     Example:
         >>> b = torch.tensor([[0, 1, 1, 1, 1]])
@@ -82,7 +86,31 @@ def distance_transform_edt(
     B = fg.shape[0]
     dev = binary.device
 
-    # step 1, along each column: the nearest background row above (cummax) and below (cummin)
+    # short distances (the usual case): a search bounded by the column distance
+    quick = _bounded_search(fg.cpu().numpy(), s_row, s_col, return_indices)
+    if quick is not None:
+        d2, row, col = quick
+        # D = s_r sqrt(D^2 / s_r^2), rounded once to the output dtype
+        root = np.sqrt(d2, dtype=np.float64)
+        if s_row != 1.0:
+            root *= s_row
+        dist = torch.from_numpy(root).to(device=dev, dtype=out_dtype).reshape(shape)
+        if not return_indices:
+            return dist
+        indices = torch.from_numpy(np.stack([row, col], axis=1)).to(dev)  # (B, 2, H, W)
+        return dist, indices.reshape(*shape[:-2], 2, H, W)
+    if B > 1:  # each image on its own, so that a batch gives what its items give
+        parts = [
+            distance_transform_edt(f, sampling=(s_row, s_col), return_indices=True, dtype=dtype)
+            for f in fg
+        ]
+        dist = torch.stack([p[0] for p in parts]).reshape(shape)
+        if not return_indices:
+            return dist
+        return dist, torch.stack([p[1] for p in parts]).reshape(*shape[:-2], 2, H, W)
+
+    # otherwise the lower envelope; step 1, along each column: the nearest background row
+    # above (cummax) and below (cummin)
     rows = torch.arange(H, device=dev, dtype=torch.int32).view(1, H, 1)
     none = 2 * H + 1  # "no background" marker, farther than any real row
     above = torch.where(fg, -none, rows).cummax(dim=1).values  # (B, H, W)
@@ -175,3 +203,113 @@ def _lower_envelope(f: Tensor, c: float) -> tuple[Tensor, Tensor]:
     d2[none] = np.inf
     col[none] = 0
     return torch.from_numpy(d2).to(f.device), torch.from_numpy(col).to(f.device)
+
+
+def _bounded_search(
+    fg: np.ndarray, s_row: float, s_col: float, return_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None] | None:
+    """The squared distances ``(B, H, W)`` of the foreground ``fg (B, H, W)``, and with
+    ``return_indices`` the nearest background's row and column (int64); ``None`` where a
+    column holds no background or the search would be long (then the lower envelope runs).
+
+    Step 1 gives ``g``, the distance along the column, by a forward and a backward scan
+    (vectorised over all columns). Step 2 needs no envelope: ``D <= s_r g`` at every
+    pixel, so only columns with ``s_c |x - j| < s_r g(x)`` can improve on the pixel's own,
+    and the search tries the offsets ``d = 1, 2, ...`` on the pixels whose bound allows
+    them; sorted by that bound, those are a prefix of one list at every ``d``. The work is
+    ``sum(g / s_c)`` gathers, linear in the shape's area times its thickness.
+    """
+    B, H, W = fg.shape
+    none = H + 2  # farther than any real row distance
+    # step 1: the distance to the nearest background above (forward scan), then below
+    up = fg * np.int32(none)  # (B, H, W), 0 on the background
+    tmp = np.empty((B, W), np.int32)
+    for i in range(1, H):
+        np.add(up[:, i - 1], 1, out=tmp)
+        np.minimum(up[:, i], tmp, out=up[:, i])
+    g = up.copy() if return_indices else up  # (B, H, W)
+    for i in range(H - 2, -1, -1):
+        np.add(g[:, i + 1], 1, out=tmp)
+        np.minimum(g[:, i], tmp, out=g[:, i])
+    if bool((g >= none).any()):  # a column without background: no bound
+        return None
+    iso = s_row == s_col
+    # in units of s_r: D^2 / s_r^2 = min_j g(j)^2 + c (x - j)^2 with c = (s_c / s_r)^2;
+    # integers (exact) for square pixels, float64 otherwise
+    c = 1 if iso else (s_col / s_row) ** 2
+    g2 = g * g if iso else np.square(g, dtype=np.float64)  # (B, H, W)
+    # the largest offset worth trying: c d^2 < g^2
+    steps = (g - 1 if iso else np.ceil(g / np.sqrt(c)).astype(np.int32) - 1).reshape(-1)
+    P = int(steps.max())
+    if int(np.maximum(steps, 0).sum(dtype=np.int64)) > 48 * steps.size:
+        return None  # long searches: the envelope is linear whatever the distances
+    d2 = g2.reshape(-1).copy()
+    off = np.zeros(d2.size, np.int32)  # column of the winner, less the pixel's
+    if P >= 1:
+        Wp = W + 2 * P
+        padded = np.full((B * H, Wp), np.inf if not iso else 2**30, dtype=g2.dtype)
+        padded[:, P : P + W] = g2.reshape(B * H, W)
+        # blocks of rows small enough to stay in the cache while every offset is tried
+        rows = max(1, 2**18 // Wp)
+        for r0 in range(0, B * H, rows):
+            r1 = min(r0 + rows, B * H)
+            _search_rows(padded[r0:r1].reshape(-1), P, W, c, steps, d2, off, r0, r1, return_indices)
+    d2 = d2.reshape(B, H, W)
+    if not return_indices:
+        return d2, None, None
+    # the winner's column, then the row of its nearest background (above if up == g)
+    jj = np.arange(W, dtype=np.int64) + off.reshape(B, H, W)  # (B, H, W)
+    ii = np.arange(H, dtype=np.int64)[:, None]
+    near = np.where(up == g, ii - g, ii + g)  # (B, H, W), per column
+    rr = np.take_along_axis(near, jj, axis=2)
+    return d2, rr, jj
+
+
+def _search_rows(
+    a: np.ndarray,
+    P: int,
+    W: int,
+    c: float,
+    steps: np.ndarray,
+    d2: np.ndarray,
+    off: np.ndarray,
+    r0: int,
+    r1: int,
+    track: bool,
+) -> None:
+    """Step 2 of :func:`_bounded_search` on rows ``r0:r1``, in place in ``d2`` and ``off``.
+
+    ``a`` holds these rows of ``g^2``, each padded by ``P`` columns of ``+inf`` on both sides.
+    """
+    s = steps[r0 * W : r1 * W]
+    Pb = int(s.max())
+    if Pb < 1:
+        return
+    # the pixels by decreasing bound: those that try offset d are the first n_at[Pb - d]
+    key = (Pb - np.maximum(s, 0)).astype(np.uint16 if Pb < 65535 else np.int32)
+    order = np.argsort(key, kind="stable")
+    n_at = np.bincount(key[order], minlength=Pb + 1).cumsum()  # (Pb + 1,)
+    flat = order[: n_at[Pb - 1]]  # (n,), indices (in the block) of the pixels to search
+    row, col = np.divmod(flat, W)
+    q = row * (W + 2 * P) + col  # index in the padded block, less P
+    flat += r0 * W
+    best = d2[flat]  # (n,), starting from the pixel's own column
+    lo_buf, hi_buf = np.empty_like(best), np.empty_like(best)
+    best_off = np.zeros(best.size, np.int32)
+    for d in range(1, Pb + 1):
+        n = int(n_at[Pb - d])
+        lo, hi, b = lo_buf[:n], hi_buf[:n], best[:n]
+        np.take(a[P - d :], q[:n], out=lo, mode="clip")  # g^2 at column x - d
+        np.take(a[P + d :], q[:n], out=hi, mode="clip")  # and at x + d
+        if track:
+            side = np.where(hi < lo, d, -d)
+            np.minimum(lo, hi, out=lo)
+            lo += c * d * d
+            np.copyto(best_off[:n], side, where=lo < b)
+        else:
+            np.minimum(lo, hi, out=lo)
+            # a candidate: c d^2 + min(g^2(x - d), g^2(x + d))
+            lo += c * d * d
+        np.minimum(b, lo, out=b)
+    d2[flat] = best
+    off[flat] = best_off
