@@ -6,7 +6,7 @@ its anchor at a quadratic cost. The best placement of every part for every root 
 from one generalised distance transform (:func:`~pixlearn.features.distance_transform_generalized`)
 per part. Training is latent-SVM: the placements of the parts on the positives are latent;
 fixing them makes the score linear in all parameters, so one linear SVM retrains everything.
-The sliding-window machinery (HOG block grids, a conv2d score, hard-negative mining, NMS) is
+The sliding-window machinery (HOG block grids, correlation scores, hard-negative mining, NMS) is
 the one of :class:`~pixlearn.features.HOGDetector`, which also trains the initial root.
 """
 
@@ -22,6 +22,7 @@ from torch import Tensor
 
 from pixlearn._core.check import check_int, check_positive, check_range, pair
 from pixlearn._core.errors import NotFittedError, ValueRangeError
+from pixlearn.features._block_correlate import block_correlate
 from pixlearn.features.dpm_io import load_dpm, save_dpm
 from pixlearn.features.dpm_train import init_parts, latent_svm
 from pixlearn.features.gdt import distance_transform_generalized
@@ -166,8 +167,8 @@ class DeformablePartModel:
 
     def _levels(
         self, image: Tensor, scale_factor: float
-    ) -> list[tuple[Tensor, Tensor, float, float]]:
-        """``(root grid, part grid, sy, sx)`` per pyramid level holding the window.
+    ) -> list[tuple[Tensor, Tensor, Tensor, float, float]]:
+        """``(level, root grid, part grid, sy, sx)`` per pyramid level holding the window.
 
         The part level is the root level at exactly twice its size; ``(sy, sx)`` map root
         level pixels back to input pixels.
@@ -183,7 +184,7 @@ class DeformablePartModel:
             cols = (size[1] - self.window[1]) // cw + rw
             root = self._grid(level.double())[:rows, :cols]
             part = self._grid(resize(image, (2 * size[0], 2 * size[1])).double())
-            out.append((root, part, h / size[0], w / size[1]))
+            out.append((level, root, part, h / size[0], w / size[1]))
             s *= scale_factor
         return out
 
@@ -207,34 +208,45 @@ class DeformablePartModel:
             ``scores`` ``(B, R, C)`` float64 and ``places`` ``(B, R, C, n_parts, 2)`` int64, the
             block (row, col) of each part on the part level.
         """
+        return self._score_many([(root_grid, part_grid)])[0]
+
+    def _score_many(self, grids: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
+        """:meth:`_score_grids` of several ``(root grid, part grid)`` batches (pyramid levels).
+
+        The filter responses come from :func:`_correlate`, the best part placements from one
+        :func:`~pixlearn.features.distance_transform_generalized` per batch.
+        """
         self._check_fitted()
         assert self.parts_ is not None and self.anchors_ is not None
-        (rh, rw), (ph, pw), n = self.root_size, self.part_size, self.n_parts
-        b = root_grid.shape[0]
-        r, c = root_grid.shape[1] - rh + 1, root_grid.shape[2] - rw + 1
-        # F0 . phi(H, p) for all p: a correlation (conv2d does not flip)
-        root = F.conv2d(root_grid.permute(0, 3, 1, 2), self.root_.permute(2, 0, 1)[None])
-        root = root[:, 0]  # (B, R, C)
+        (rh, rw), (ph, pw) = self.root_size, self.part_size
         vy, vx = self.anchors_[:, 0], self.anchors_[:, 1]  # (n,)
-        # the part level must reach the anchors of every root; pad with empty blocks if not
-        need = (2 * (r - 1) + int(vy.max()) + ph, 2 * (c - 1) + int(vx.max()) + pw)
-        pad = (max(need[0] - part_grid.shape[1], 0), max(need[1] - part_grid.shape[2], 0))
-        if pad[0] or pad[1]:
-            part_grid = F.pad(part_grid, (0, 0, 0, pad[1], 0, pad[0]))
-        # R_i = F_i . phi(H', q) for all q
-        resp = F.conv2d(part_grid.permute(0, 3, 1, 2), self.parts_.permute(0, 3, 1, 2))
+        roots, negs = [], []
+        for root_grid, part_grid in grids:
+            r, c = root_grid.shape[1] - rh + 1, root_grid.shape[2] - rw + 1
+            # F0 . phi(H, p) for all p
+            roots.append(block_correlate(root_grid, self.root_[None])[:, 0])  # (B, R, C)
+            # the part level must reach the anchors of every root; pad with empty blocks if not
+            need = (2 * (r - 1) + int(vy.max()) + ph, 2 * (c - 1) + int(vx.max()) + pw)
+            pad = (max(need[0] - part_grid.shape[1], 0), max(need[1] - part_grid.shape[2], 0))
+            if pad[0] or pad[1]:
+                part_grid = F.pad(part_grid, (0, 0, 0, pad[1], 0, pad[0]))
+            # R_i = F_i . phi(H', q) for all q
+            negs.append(-block_correlate(part_grid, self.parts_))  # (B, n, P, Q)
         # max_d R_i(a + d) - w_i . phi_d(d) = -min_q [-R_i(q) + cost(q - a)]
-        neg, disp = distance_transform_generalized(-resp, weights=self._dt_weights())
-        # anchors a_i = 2 p + v_i of every root position p
-        ay = 2 * torch.arange(r, device=vy.device)[None, :] + vy[:, None]  # (n, R)
-        ax = 2 * torch.arange(c, device=vx.device)[None, :] + vx[:, None]  # (n, C)
-        pi = torch.arange(n, device=vy.device)[:, None, None]
-        best = -neg[:, pi, ay[:, :, None], ax[:, None, :]]  # (B, n, R, C)
-        d = disp.permute(0, 1, 3, 4, 2)[:, pi, ay[:, :, None], ax[:, None, :]]  # (B, n, R, C, 2)
-        anchor = torch.stack(torch.broadcast_tensors(ay[:, :, None], ax[:, None, :]), -1)
-        places = (anchor + d).permute(0, 2, 3, 1, 4)  # (B, R, C, n, 2)
-        scores = root + best.sum(1) + self.intercept_
-        return scores.reshape(b, r, c), places
+        dts = [distance_transform_generalized(x, weights=self._dt_weights()) for x in negs]
+        out = []
+        pi = torch.arange(self.n_parts, device=vy.device)[:, None, None]
+        for root, (neg, disp) in zip(roots, dts, strict=True):
+            b, r, c = root.shape
+            # anchors a_i = 2 p + v_i of every root position p
+            ay = 2 * torch.arange(r, device=vy.device)[None, :] + vy[:, None]  # (n, R)
+            ax = 2 * torch.arange(c, device=vx.device)[None, :] + vx[:, None]  # (n, C)
+            best = -neg[:, pi, ay[:, :, None], ax[:, None, :]]  # (B, n, R, C)
+            d = disp.permute(0, 1, 3, 4, 2)[:, pi, ay[:, :, None], ax[:, None, :]]  # (B,n,R,C,2)
+            anchor = torch.stack(torch.broadcast_tensors(ay[:, :, None], ax[:, None, :]), -1)
+            places = (anchor + d).permute(0, 2, 3, 1, 4)  # (B, R, C, n, 2)
+            out.append(((root + best.sum(1) + self.intercept_).reshape(b, r, c), places))
+        return out
 
     def _psi(self, root_grid: Tensor, part_grid: Tensor, idx: Tensor, places: Tensor) -> Tensor:
         """The latent feature vectors :math:`\\psi` of chosen windows: ``(K, n_features)``.
@@ -345,9 +357,9 @@ class DeformablePartModel:
         if mirror:
             pos = torch.cat([pos, pos.flip(-1)])
         levels = [
-            (r[None], p[None])
+            (lv, r[None], p[None])
             for i, img in enumerate(negative_images or ())
-            for r, p, _, _ in self._levels(_grey(img, f"negative_images[{i}]"), scale_factor)
+            for lv, r, p, _, _ in self._levels(_grey(img, f"negative_images[{i}]"), scale_factor)
         ]
         latent_svm(
             self,
@@ -417,8 +429,9 @@ class DeformablePartModel:
         f64, dev = torch.float64, img.device
         boxes, scores = [torch.zeros(0, 4, dtype=f64, device=dev)], [img.new_zeros(0, dtype=f64)]
         parts = [torch.zeros(0, n, 4, dtype=f64, device=dev)]
-        for root, part, sy, sx in self._levels(img, scale_factor):
-            s, places = self._score_grids(root[None], part[None])
+        levels = self._levels(img, scale_factor)
+        scored = self._score_many([(root[None], part[None]) for _, root, part, _, _ in levels])
+        for (_, _, _, sy, sx), (s, places) in zip(levels, scored, strict=True):
             s, places = s[0], places[0]  # (R, C), (R, C, n, 2)
             rows, cols = (s > score_threshold).nonzero().unbind(1)
             scale = torch.tensor([sx, sy, sx, sy], dtype=f64, device=dev)

@@ -86,11 +86,32 @@ def _patch_psi(model: DeformablePartModel, root_grid: Tensor, part_grid: Tensor)
     return model._psi(root_grid, part_grid, idx, places[:, 0, 0])
 
 
+def _crop(
+    levels: list[tuple[Tensor, Tensor, Tensor]],
+    flat: Tensor,
+    starts: Tensor,
+    shapes: list[tuple[int, int]],
+    model: DeformablePartModel,
+) -> Tensor:
+    """The pixels ``(K, h, w)`` float64 of photo windows given by flat index over all levels."""
+    (h, w), (ch, cw) = model.window, model.pixels_per_cell
+    gid = torch.searchsorted(starts, flat, right=True) - 1  # (K,) level of each window
+    out = torch.empty(flat.numel(), h, w, dtype=torch.float64)
+    for g in gid.unique().tolist():
+        sel = (gid == g).nonzero()[:, 0]
+        local = flat[sel] - starts[g]
+        rows, cols = local // shapes[g][1], local % shapes[g][1]
+        # the window of root block (i, j) starts at pixel (i ch, j cw) of its level
+        views = levels[g][0].unfold(0, h, 1).unfold(1, w, 1)  # (.., .., h, w), no copy
+        out[sel] = views[rows * ch, cols * cw].to(torch.float64)
+    return out
+
+
 def latent_svm(
     model: DeformablePartModel,
     positives: Tensor,
     negatives: Tensor,
-    levels: list[tuple[Tensor, Tensor]],
+    levels: list[tuple[Tensor, Tensor, Tensor]],
     *,
     rounds: int,
     random_windows: int,
@@ -102,7 +123,8 @@ def latent_svm(
     Args:
         model: a model with initial filters, anchors and springs; updated in place.
         positives, negatives: ``(N, h, w)`` float64 window-sized patches.
-        levels: ``(root grid, part grid)`` of every pyramid level of the negative photos.
+        levels: ``(level pixels, root grid, part grid)`` of every pyramid level of the
+            negative photos (grids with a leading batch dimension of 1).
         rounds: latent-SVM rounds.
         random_windows: random windows of the photos among the first negatives.
         max_mined: the most windows added per round (those scoring above -1, highest first).
@@ -114,35 +136,37 @@ def latent_svm(
         and adds the hardest not yet taken, (c) recomputes :math:`\psi` of all negatives at
         their own best placements and fits one linear SVM on the stacked vectors. The
         objective is semi-convex: convex in :math:`\beta` once the positives' latent values
-        are fixed (Felzenszwalb et al. 2010, section 4).
+        are fixed (Felzenszwalb et al. 2010, section 4). A mined window is described by its
+        own pixels, cut out of the photo, exactly as a positive patch is: read from the
+        photo's grid instead, its border gradients would see the pixels around it, which no
+        positive does, and the SVM would learn that difference rather than the object.
     """
     rh, rw = model.root_size
-    shapes = [(r.shape[1] - rh + 1, r.shape[2] - rw + 1) for r, _ in levels]
+    shapes = [(r.shape[1] - rh + 1, r.shape[2] - rw + 1) for _, r, _ in levels]
     sizes = torch.tensor([a * b for a, b in shapes], dtype=torch.int64)
     starts = torch.cumsum(sizes, 0) - sizes  # flat index of each level's first window
     total = int(sizes.sum())
     used = torch.zeros(total, dtype=torch.bool)
+    neg = [negatives]
     if total and random_windows:
-        used[torch.randperm(total, generator=generator)[:random_windows]] = True
+        pick = torch.randperm(total, generator=generator)[:random_windows]
+        used[pick] = True
+        neg.append(_crop(levels, pick, starts, shapes, model))
     pos_grids = model._patch_grids(positives)
-    neg_grids = model._patch_grids(negatives)
     for _ in range(rounds):
         psi_pos = _patch_psi(model, *pos_grids)  # (P, n_features)
-        psi_neg = [_patch_psi(model, *neg_grids)]
-        # score every window of every photo with the current model, keep the placements
-        scored = [model._score_grids(r, p) for r, p in levels]
         if total:
+            # score every window of every photo with the current model
+            scored = model._score_many([(r, p) for _, r, p in levels])
             scores = torch.cat([s.reshape(-1) for s, _ in scored])  # (total,)
             # hard negatives: windows not taken yet with s > -1, the highest first
             scores = scores.masked_fill(used | (scores <= -1), -math.inf)
             top = scores.topk(min(max_mined, total))
-            used[top.indices[top.values > -math.inf]] = True
-        for g, ((r, p), (_, places)) in enumerate(zip(levels, scored, strict=True)):
-            local = used[starts[g] : starts[g] + sizes[g]].nonzero()[:, 0]
-            if local.numel() == 0:
-                continue
-            rows, cols = local // shapes[g][1], local % shapes[g][1]
-            idx = torch.stack([torch.zeros_like(rows), rows, cols], 1)
-            psi_neg.append(model._psi(r, p, idx, places[0, rows, cols]))
-        beta, b = linear_svm(psi_pos, torch.cat(psi_neg), model.C)
+            hard = top.indices[top.values > -math.inf]
+            used[hard] = True
+            if hard.numel():
+                neg.append(_crop(levels, hard, starts, shapes, model))
+        # every negative at its own best placements under the current model
+        psi_neg = _patch_psi(model, *model._patch_grids(torch.cat(neg)))
+        beta, b = linear_svm(psi_pos, psi_neg, model.C)
         model._set_params(beta, b)
