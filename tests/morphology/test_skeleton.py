@@ -139,3 +139,24 @@ def test_empty_image_is_refused(shape):
         skeletonize(torch.ones(shape))
     with pytest.raises(ValueError, match="binary"):
         medial_axis(torch.ones(shape))
+
+
+def test_torch_engine_of_other_devices_equals_the_cpu_engine():
+    # the torch-only path (taken on GPUs) run on the CPU, against the NumPy engine
+    from pixlearn.morphology.skeleton import _skeletonize_torch
+
+    rng = np.random.default_rng(5)
+    masks = torch.from_numpy(np.stack([_blobs(rng, 50, 70, 2.5) for _ in range(2)]))
+    masks[1, :25] = torch.from_numpy(rng.random((25, 70)) < 0.6)
+    out = _skeletonize_torch(masks)
+    assert torch.equal(out, skeletonize(masks))
+    np.testing.assert_array_equal(out[1].numpy(), skm.skeletonize(masks[1].numpy()))
+
+
+def test_zero_size_batch_and_full_frame():
+    out = skeletonize(torch.zeros(0, 5, 6, dtype=torch.bool))
+    assert out.shape == (0, 5, 6) and out.dtype == torch.bool
+    full = np.ones((6, 7), bool)  # the shape touches the border everywhere
+    np.testing.assert_array_equal(
+        skeletonize(torch.from_numpy(full)).numpy(), skm.skeletonize(full)
+    )

@@ -8,6 +8,7 @@ from torch import Tensor
 
 from pixlearn._core.check import check_image, describe
 from pixlearn._core.errors import ValueRangeError, WrongTypeError
+from pixlearn.morphology._thinning import Thinner
 from pixlearn.morphology.distance import distance_transform_edt
 
 __all__ = ["medial_axis", "skeletonize"]
@@ -65,6 +66,7 @@ def _table() -> Tensor:
 
 
 _TABLE = _table()  # (256,), bit 0: deletable in the first pass, bit 1: in the second
+_TABLE_NP = _TABLE.numpy()
 
 
 def _binary(x: Tensor, name: str) -> Tensor:
@@ -196,6 +198,16 @@ def skeletonize(binary: Tensor) -> Tensor:
         patterns." Communications of the ACM 27(3), 1984.
     """
     b = _binary(binary, "binary")
+    H, W = b.shape[-2:]
+    if b.device.type != "cpu":
+        return _skeletonize_torch(b)
+    thinner = Thinner(b.reshape(-1, H, W).numpy(), _TABLE_NP)
+    thinner.thin(thinner.candidates())
+    return torch.from_numpy(thinner.images()).reshape(b.shape)
+
+
+def _skeletonize_torch(b: Tensor) -> Tensor:
+    """:func:`skeletonize` of the bool tensor ``b`` on its own device (torch ops only)."""
     H, W = b.shape[-2:]
     x = _padded(b.reshape(-1, H, W))  # (B * (H + 2) * (W + 2),)
     offsets = _offsets(W, b.device)
