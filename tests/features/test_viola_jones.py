@@ -6,7 +6,12 @@ import torch
 from pixlearn._core.errors import DataFormatError
 from pixlearn.data import load_dataset, sample
 from pixlearn.features import ViolaJones
-from pixlearn.features.viola_jones_train import augment_faces, mine_negatives, random_windows
+from pixlearn.features.viola_jones_train import (
+    augment_faces,
+    group_windows,
+    mine_negatives,
+    random_windows,
+)
 from pixlearn.ops import box_iou
 from pixlearn.transform import resize
 
@@ -14,6 +19,15 @@ from pixlearn.transform import resize
 #: ~(249, 102), 46 px apart; in the mean LFW face they are 9 px apart in 25, at row 8.5 and
 #: columns ~6 / ~15): a 128 px square, checked by eye on the crop
 ASTRONAUT_FACE = torch.tensor([[170.0, 58.0, 297.0, 186.0]])
+#: false detections of OpenCV's bundled frontal-face cascade on the same grey astronaut (mean of
+#: R, G, B): haarcascade_frontalface_default.xml, cv2.CascadeClassifier.detectMultiScale with
+#: its defaults (scaleFactor 1.1, minNeighbors 3), OpenCV 4.14 (the project's OpenCV 5 has no
+#: CascadeClassifier): 1 detection, the face (x, y, w, h) = (177, 66, 95, 95), so 0 false
+OPENCV_FALSE_DETECTIONS = 0
+#: the bundled cascade's false detections at its defaults (scale_factor 1.25, min_neighbors 3,
+#: OpenCV's grouping): 1, a 26 px box (157, 471, 183, 498) on the suit; the issue's target
+#: (OPENCV_FALSE_DETECTIONS) is not met yet. With NMS instead of the grouping it was 3.
+PIXLEARN_FALSE_DETECTIONS = 1
 #: face-free photos the bundled cascade never saw (benchmarks/train_face_cascade.py)
 HELD_OUT_PHOTOS = ("coffee", "rocket", "immunohistochemistry", "clock")
 
@@ -63,10 +77,12 @@ def test_bundled_cascade_meets_the_held_out_targets(bundled):
 
 def test_bundled_cascade_finds_the_astronaut(bundled):
     img = sample("astronaut").mean(0)
-    boxes, _ = bundled.detect(img)
+    boxes, scores = bundled.detect(img)
     iou = box_iou(boxes.double(), ASTRONAUT_FACE.double())[:, 0]
     assert float(iou.max()) >= 0.5
-    assert int((iou < 0.5).sum()) <= 3  # false detections: measured 3 (1 with min_neighbors=4)
+    assert float(iou[0]) >= 0.5  # the face is the best-scored detection (most raw windows)
+    assert bool((scores[1:] <= scores[:-1]).all())
+    assert int((iou < 0.5).sum()) <= max(OPENCV_FALSE_DETECTIONS, PIXLEARN_FALSE_DETECTIONS)
 
 
 # ---------------------------------------------------------------- training mechanics
@@ -143,6 +159,108 @@ def test_augment_faces_keeps_the_originals_and_mirrors():
     assert torch.equal(block[:4], faces) and torch.equal(block[4:], faces.flip(-1))
 
 
+# ---------------------------------------------------------------- grouping of raw windows
+
+
+def _group_loop(boxes, scores, min_neighbors, eps=0.2):
+    """OpenCV's groupRectangles written out with Python loops (union-find over pairs)."""
+    n = len(boxes)
+    parent = list(range(n))
+
+    def root(i):
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    b = boxes.tolist()
+    for i in range(n):
+        for j in range(i + 1, n):
+            wi, hi = b[i][2] - b[i][0], b[i][3] - b[i][1]
+            wj, hj = b[j][2] - b[j][0], b[j][3] - b[j][1]
+            delta = eps * (min(wi, wj) + min(hi, hj)) / 2
+            if all(abs(b[i][k] - b[j][k]) <= delta for k in range(4)):
+                parent[root(i)] = root(j)
+    groups = {}
+    for i in range(n):
+        groups.setdefault(root(i), []).append(i)
+    kept = []
+    for members in groups.values():
+        if len(members) > min_neighbors:
+            box = [sum(b[i][k] for i in members) / len(members) for k in range(4)]
+            margin = sum(float(scores[i]) for i in members) / len(members)
+            kept.append((box, len(members), margin))
+    out = []
+    for i, (r1, n1, m1) in enumerate(kept):
+        swallowed = False
+        for j, (r2, n2, _) in enumerate(kept):
+            dx, dy = eps * (r2[2] - r2[0]), eps * (r2[3] - r2[1])
+            inside = (
+                r1[0] >= r2[0] - dx
+                and r1[1] >= r2[1] - dy
+                and r1[2] <= r2[2] + dx
+                and r1[3] <= r2[3] + dy
+            )
+            if i != j and inside and (n2 > max(3, n1) or n1 < 3):
+                swallowed = True
+        if not swallowed:
+            out.append((r1, n1 + m1))
+    return out
+
+
+def _clustered_boxes(g, n_centres=12, per=6):
+    """Random square windows jittered around random centres (a scan's raw output)."""
+    centre = torch.rand(n_centres, 2, generator=g, dtype=torch.float64) * 400
+    size = 25 + torch.rand(n_centres, generator=g, dtype=torch.float64) * 100
+    k = torch.randint(1, per + 1, (n_centres,), generator=g)
+    rows = []
+    for c, s, m in zip(centre, size, k.tolist(), strict=True):
+        jit = (torch.rand(m, 3, generator=g, dtype=torch.float64) - 0.5) * s * 0.2
+        x, y, w = c[0] + jit[:, 0], c[1] + jit[:, 1], s + jit[:, 2]
+        rows.append(torch.stack([x, y, x + w, y + w], -1))
+    return torch.cat(rows).round()
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("min_neighbors", [1, 2, 3])
+def test_group_windows_equals_a_slow_loop(seed, min_neighbors):
+    g = torch.Generator().manual_seed(seed)
+    boxes = _clustered_boxes(g)
+    # a small box inside a big one, so the containment rule is exercised
+    boxes = torch.cat([boxes, torch.tensor([[500.0, 500, 600, 600]]).repeat(5, 1)])
+    boxes = torch.cat([boxes, torch.tensor([[540.0, 540, 560, 560]]).repeat(min_neighbors + 1, 1)])
+    scores = torch.rand(boxes.shape[0], generator=g, dtype=torch.float64) * 0.1
+    gb, gs = group_windows(boxes, scores, min_neighbors)
+    ref = _group_loop(boxes, scores, min_neighbors)
+    assert gb.shape[0] == len(ref) > 0
+    got = sorted(zip(gb.tolist(), gs.tolist(), strict=True))
+    for (b1, s1), (b2, s2) in zip(got, sorted(ref), strict=True):
+        assert b1 == pytest.approx(b2, abs=1e-9) and s1 == pytest.approx(s2, abs=1e-12)
+    assert not any(b[0] == 540.0 for b in gb.tolist())  # swallowed by the 5-window group
+
+
+def test_group_windows_drops_isolated_windows_whatever_their_margin():
+    face = torch.tensor([[100.0, 100, 150, 150]]) + torch.tensor([[0.0], [2], [-2], [1]])
+    lone = torch.tensor([[300.0, 300, 350, 350]])
+    boxes = torch.cat([face, lone])
+    scores = torch.tensor([0.01, 0.01, 0.01, 0.01, 0.9])
+    gb, gs = group_windows(boxes, scores, 3)
+    assert torch.allclose(gb, face.mean(0, keepdim=True))
+    assert gs.tolist() == pytest.approx([4.01])
+    raw_b, raw_s = group_windows(boxes, scores, 0)  # 0: the raw windows, unmerged
+    assert torch.equal(raw_b, boxes) and torch.equal(raw_s, scores)
+    empty_b, empty_s = group_windows(boxes[:0], scores[:0], 3)
+    assert empty_b.shape == (0, 4) and empty_s.shape == (0,)
+
+
+def test_detect_min_neighbors_zero_returns_every_accepted_window(small):
+    vj, photos = small
+    level = photos[1].double()
+    boxes, scores = vj.detect(level, min_neighbors=0, scale_factor=100.0)  # one level
+    raw, margin = vj._scan(level, 2)
+    assert torch.equal(boxes.double(), raw[margin.argsort(descending=True)])
+    assert torch.equal(scores.double(), margin.sort(descending=True).values)
+
+
 # ---------------------------------------------------------------- persistence and errors
 
 
@@ -172,6 +290,10 @@ def test_errors(bundled):
         bundled.detect(torch.rand(3, 40, 40))
     with pytest.raises(ValueError, match="scale_factor"):
         bundled.detect(torch.rand(40, 40), scale_factor=1.0)
+    with pytest.raises(ValueError, match="eps"):
+        bundled.detect(torch.rand(40, 40), eps=-0.1)
+    with pytest.raises(ValueError, match="min_neighbors"):
+        bundled.detect(torch.rand(40, 40), min_neighbors=-1)
     with pytest.raises(ValueError, match="fitted"):
         ViolaJones().predict(faces)
     with pytest.raises(ValueError, match="images"):

@@ -21,7 +21,6 @@ from pixlearn._core.check import check_image, check_int
 from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.features.adaboost import boosted_stage
 from pixlearn.features.haar import _corner_table, haar_like_feature_coords
-from pixlearn.ops import box_iou
 from pixlearn.transform import resize
 
 if TYPE_CHECKING:
@@ -278,19 +277,64 @@ def fit_cascade(
         pos, pool = pos[pos_keep], pool[neg_keep]
 
 
-def group_windows(boxes: Tensor, scores: Tensor, min_neighbors: int) -> tuple[Tensor, Tensor]:
-    """Merge overlapping raw windows (IoU > 0.4, transitively); keep groups > min_neighbors."""
-    if boxes.shape[0] == 0:
+def group_windows(
+    boxes: Tensor, scores: Tensor, min_neighbors: int, *, eps: float = 0.2
+) -> tuple[Tensor, Tensor]:
+    """Merge the raw windows of a scan into detections, as OpenCV's ``groupRectangles`` does.
+
+    Two windows are *similar* when each of their four sides moves by at most ``delta = eps
+    (min(w_i, w_j) + min(h_i, h_j)) / 2``; the groups are the classes of the transitive closure
+    of that relation. A group is kept when it has more than ``min_neighbors`` members (a face
+    fires at many neighbouring positions and scales, a chance texture at few: an isolated
+    window is dropped however high its margin) and becomes the mean of its members' boxes. A
+    kept group lying inside another one (up to ``eps`` of the outer box's size) with more than
+    ``max(3, n)`` members is dropped as a part of that detection. ``min_neighbors = 0``
+    returns the raw windows unmerged.
+
+    Args:
+        boxes: ``(N, 4)`` float ``xyxy`` raw windows.
+        scores: ``(N,)`` their cascade margins.
+        min_neighbors: a kept group has more than this many members.
+        eps: the similarity tolerance.
+
+    Returns:
+        ``(boxes, scores)``: ``(M, 4)`` mean boxes and ``(M,)`` scores, the member count plus
+        the members' mean margin (so the count orders the detections), unsorted.
+
+    Example:
+        >>> b = torch.tensor([[0.0, 0, 10, 10], [1, 0, 11, 10], [2, 0, 12, 10], [50, 50, 60, 60]])
+        >>> gb, gs = group_windows(b, torch.zeros(4), 2)  # the lone window is dropped
+        >>> gb.tolist(), gs.tolist()
+        ([[1.0, 0.0, 11.0, 10.0]], [3.0])
+    """
+    if boxes.shape[0] == 0 or min_neighbors == 0:
         return boxes, scores
     from scipy.sparse.csgraph import connected_components
 
-    adj = (box_iou(boxes, boxes) > 0.4).numpy()
-    n_groups, lab = connected_components(adj, directed=False)
+    x1, y1, x2, y2 = boxes.unbind(-1)  # (N,) each
+    w, h = x2 - x1, y2 - y1
+    # delta_ij = eps (min(w_i, w_j) + min(h_i, h_j)) / 2
+    delta = eps * (torch.minimum(w[:, None], w) + torch.minimum(h[:, None], h)) / 2  # (N, N)
+    similar = torch.ones_like(delta, dtype=torch.bool)
+    for side in (x1, y1, x2, y2):
+        similar &= (side[:, None] - side).abs() <= delta
+    n_groups, lab = connected_components(similar.numpy(), directed=False)
     lab_t = torch.from_numpy(lab).to(torch.int64)
-    counts = torch.bincount(lab_t, minlength=n_groups).to(torch.float64)  # (G,)
-    sums = torch.zeros(n_groups, 4, dtype=torch.float64).index_add_(0, lab_t, boxes)
-    msum = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, lab_t, scores)
+    counts = torch.bincount(lab_t, minlength=n_groups).to(boxes.dtype)  # (G,)
+    sums = torch.zeros(n_groups, 4, dtype=boxes.dtype).index_add_(0, lab_t, boxes)
+    msum = torch.zeros(n_groups, dtype=scores.dtype).index_add_(0, lab_t, scores)
     keep = counts > min_neighbors
-    gb = sums[keep] / counts[keep, None]
-    gs = counts[keep] + msum[keep] / counts[keep]
-    return gb, gs
+    gb, n, m = sums[keep] / counts[keep, None], counts[keep], msum[keep] / counts[keep]
+    # drop a group inside a stronger one: inner box within the outer one grown by eps its size
+    ox1, oy1, ox2, oy2 = gb.unbind(-1)
+    dx, dy = eps * (ox2 - ox1), eps * (oy2 - oy1)  # (G,) tolerance of each outer box
+    inside = (
+        (gb[:, None, 0] >= ox1 - dx)
+        & (gb[:, None, 1] >= oy1 - dy)
+        & (gb[:, None, 2] <= ox2 + dx)
+        & (gb[:, None, 3] <= oy2 + dy)
+    )  # (G, G): row i inside column j
+    stronger = (n > n[:, None].clamp_min(3)) | (n[:, None] < 3)  # (G, G): j outweighs i
+    inside &= stronger & ~torch.eye(gb.shape[0], dtype=torch.bool)
+    alone = ~inside.any(1)
+    return gb[alone], (n + m)[alone]

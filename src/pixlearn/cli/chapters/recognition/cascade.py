@@ -74,5 +74,6 @@ def _viola_jones(sec: Section, cfg: DemoSettings) -> None:
     ax_faces.imshow(strip.numpy(), cmap="gray")
     ax_faces.set_title("held-out faces: 4 highest and 4 lowest cascade margins", fontsize=9)
     sec.figure(fig, "Left: the cascade slid over a pyramid of the grey astronaut (step 2 px, "
-               "scale factor 1.25), overlapping windows grouped and kept by NMS. Right: the "
+               "scale factor 1.25), similar raw windows grouped as OpenCV's groupRectangles does "
+               "(kept when more than 3 agree, boxes averaged). Right: the "
                "test faces the cascade is most and least sure of.", name="viola-jones")  # fmt: skip
