@@ -1,5 +1,3 @@
-import importlib
-
 import cv2
 import numpy as np
 import pytest
@@ -156,17 +154,3 @@ def test_errors_name_the_argument():
         resize(torch.full((4, 4), float("nan")), 2)
     with pytest.raises(ValueError, match="image"):
         resize(torch.zeros(0, 4), 2)
-
-
-@pytest.mark.parametrize("name", ["linear", "cubic", "nearest"])
-@pytest.mark.parametrize("antialias", [True, False])
-def test_dense_and_tap_paths_agree(monkeypatch, name, antialias):
-    # axes up to _DENSE_MAX use a matrix product, longer ones the taps (in place without grad)
-    rz = importlib.import_module("pixlearn.transform.resize")  # the package exports resize()
-    x = torch.rand(2, 37, 53, generator=torch.Generator().manual_seed(6), dtype=torch.float64)
-    dense = resize(x, (20, 71), interpolation=name, antialias=antialias)
-    monkeypatch.setattr(rz, "_DENSE_MAX", 0)
-    taps = resize(x, (20, 71), interpolation=name, antialias=antialias)
-    grad = resize(x.clone().requires_grad_(), (20, 71), interpolation=name, antialias=antialias)
-    assert torch.allclose(dense, taps, rtol=0, atol=1e-12)
-    assert torch.allclose(grad.detach(), taps, rtol=0, atol=1e-12)

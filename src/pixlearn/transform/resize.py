@@ -22,8 +22,6 @@ from pixlearn.transform.interpolation import INTERPOLATIONS, KERNEL_SUPPORT, ker
 
 __all__ = ["resize"]
 
-_DENSE_MAX = 512  # axes up to this length are resized by a dense matrix product
-
 
 def _axis_taps(
     n_in: int, n_out: int, interpolation: str, antialias: bool, device: torch.device
@@ -56,23 +54,8 @@ def _axis_taps(
 
 def _apply(x: Tensor, idx: Tensor, w: Tensor, dim: int) -> Tensor:
     """``out[.., i, ..] = sum_t w[i, t] x[.., idx[i, t], ..]`` along ``dim`` (-2 or -1)."""
-    n_in = x.shape[dim]
-    if n_in <= _DENSE_MAX:
-        # a short axis: one matrix product with the (m, n) weight matrix A, A[i, idx] += w
-        a = torch.zeros(idx.shape[0], n_in, dtype=w.dtype, device=w.device)
-        a = a.scatter_add_(1, idx, w).to(x.dtype)  # (m, n); clamped taps accumulate
-        return torch.matmul(a, x) if dim == -2 else torch.matmul(x, a.t())
     w = w.to(x.dtype)
     shape = (-1, 1) if dim == -2 else (-1,)
-    if not (torch.is_grad_enabled() and x.requires_grad):
-        # no autograd: accumulate in place through one scratch buffer (two new tensors, not
-        # two per tap; on CPU, touching fresh memory costs as much as the arithmetic)
-        out = x.index_select(dim, idx[:, 0]).mul_(w[:, 0].reshape(shape))
-        scratch = torch.empty_like(out)
-        for t in range(1, idx.shape[1]):
-            torch.index_select(x, dim, idx[:, t], out=scratch)
-            out.addcmul_(scratch, w[:, t].reshape(shape))
-        return out
     out = None
     for t in range(idx.shape[1]):
         term = x.index_select(dim, idx[:, t]) * w[:, t].reshape(shape)
