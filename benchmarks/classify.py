@@ -270,9 +270,7 @@ def main() -> None:
     rows = engine_vs_plain("lenet5", 3 if args.quick else 6, 32, repeats)
     rows += engine_vs_plain("lenet5", 3 if args.quick else 6, 256, repeats)
     rows += engine_vs_plain("resnet18", 2, 64, 1, check_limit=128)
-    print(
-        markdown_table(["training run", "engine img/s", "plain img/s", "engine / plain"], rows)
-    )
+    print(markdown_table(["training run", "engine img/s", "plain img/s", "engine / plain"], rows))
     if args.engine_only:
         return
     print()
