@@ -22,6 +22,7 @@ from torch import Tensor
 from pixlearn._core.check import check_image, check_int, check_positive, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.features._sift_scale import blur_into, dog_extrema, upsample2
+from pixlearn.features._taylor import central_differences
 from pixlearn.features.sift_descriptor import describe_keypoints, orientations
 
 __all__ = ["SIFT", "SIFTKeypoints"]
@@ -343,27 +344,7 @@ def _taylor(
         i = (s + ds) * hw + (y + dy) * w + (x + dx)  # (M,) index into level s + ds
         return flat.index_select(0, i + hw) - flat.index_select(0, i)
 
-    v = at(0, 0, 0)
-    gx = 0.5 * (at(0, 0, 1) - at(0, 0, -1))
-    gy = 0.5 * (at(0, 1, 0) - at(0, -1, 0))
-    gs = 0.5 * (at(1, 0, 0) - at(-1, 0, 0))
-    # second differences: D(+1) + D(-1) - 2 D(0), mixed ones from the four diagonal samples
-    dxx = at(0, 0, 1) + at(0, 0, -1) - 2 * v
-    dyy = at(0, 1, 0) + at(0, -1, 0) - 2 * v
-    dss = at(1, 0, 0) + at(-1, 0, 0) - 2 * v
-    dxy = 0.25 * (at(0, 1, 1) - at(0, 1, -1) - at(0, -1, 1) + at(0, -1, -1))
-    dxs = 0.25 * (at(1, 0, 1) - at(1, 0, -1) - at(-1, 0, 1) + at(-1, 0, -1))
-    dys = 0.25 * (at(1, 1, 0) - at(1, -1, 0) - at(-1, 1, 0) + at(-1, -1, 0))
-    g = torch.stack([gx, gy, gs], 1)  # (M, 3)
-    hess = torch.stack(
-        [
-            torch.stack([dxx, dxy, dxs], 1),
-            torch.stack([dxy, dyy, dys], 1),
-            torch.stack([dxs, dys, dss], 1),
-        ],
-        1,
-    )  # (M, 3, 3)
-    return g, hess, v
+    return central_differences(at)
 
 
 def _unique_first(key: Tensor) -> tuple[Tensor, Tensor]:

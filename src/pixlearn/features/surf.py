@@ -27,6 +27,7 @@ from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError
+from pixlearn.features._taylor import central_differences
 from pixlearn.features.integral import integral_image
 from pixlearn.features.sift import SIFTKeypoints
 from pixlearn.features.surf_descriptor import surf_descriptors, surf_orientations
@@ -61,26 +62,7 @@ def _taylor(det: Tensor, lay: Tensor, row: Tensor, col: Tensor) -> tuple[Tensor,
     def at(dl: int, dy: int, dx: int) -> Tensor:
         return flat[((lay + dl) * gy + row + dy) * gx + col + dx]  # (M,)
 
-    v = at(0, 0, 0)
-    g = 0.5 * torch.stack(
-        [at(0, 0, 1) - at(0, 0, -1), at(0, 1, 0) - at(0, -1, 0), at(1, 0, 0) - at(-1, 0, 0)], 1
-    )  # (M, 3)
-    # f'' = f(+1) + f(-1) - 2 f(0); mixed ones from the four diagonal samples
-    dxx = at(0, 0, 1) + at(0, 0, -1) - 2 * v
-    dyy = at(0, 1, 0) + at(0, -1, 0) - 2 * v
-    dll = at(1, 0, 0) + at(-1, 0, 0) - 2 * v
-    dxy = 0.25 * (at(0, 1, 1) - at(0, 1, -1) - at(0, -1, 1) + at(0, -1, -1))
-    dxl = 0.25 * (at(1, 0, 1) - at(1, 0, -1) - at(-1, 0, 1) + at(-1, 0, -1))
-    dyl = 0.25 * (at(1, 1, 0) - at(1, -1, 0) - at(-1, 1, 0) + at(-1, -1, 0))
-    hess = torch.stack(
-        [
-            torch.stack([dxx, dxy, dxl], 1),
-            torch.stack([dxy, dyy, dyl], 1),
-            torch.stack([dxl, dyl, dll], 1),
-        ],
-        1,
-    )  # (M, 3, 3)
-    return g, hess, v
+    return central_differences(at)
 
 
 def _valid_grid(h: int, w: int, size: int, st: int) -> tuple[int, int, int, int, int] | None:
