@@ -245,3 +245,19 @@ def test_nan_and_bad_connectivity_and_too_many_dims_are_refused():
         watershed(torch.rand(4, 4), connectivity=3)
     with pytest.raises(ValueError, match="image"):
         watershed(torch.rand(2, 2, 4, 4))
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_equal_values_that_do_not_touch_are_ranked_by_index(connectivity):
+    # four colour classes on 2x2 cells: no two neighbours (8-connected) are equal, yet
+    # many pixels share a value, so the fast sort's ties must be re-ranked by index
+    rng = np.random.default_rng(11)
+    for case in range(20):
+        h, w = rng.integers(2, 20, size=2)
+        ii, jj = np.indices((h, w))
+        img = 4 * rng.integers(0, 5, size=(h, w)) + 2 * (ii % 2) + jj % 2
+        markers = _spaced_markers(rng, h, w, int(rng.integers(1, 5)))
+        mask = rng.random((h, w)) < 0.9 if case % 2 else np.ones((h, w), bool)
+        ref = _heap_flood(img, markers, mask, connectivity)
+        out = _ours(img, markers, mask, connectivity=connectivity)
+        np.testing.assert_array_equal(out, ref, err_msg=f"case {case}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -98,29 +101,30 @@ def watershed(
     if conn not in _OFFSETS:
         raise ValueRangeError(f"connectivity must be 1 or 2, got {connectivity}")
     f = image.to(torch.uint8) if image.dtype == torch.bool else image
-    msk = _mask(mask, image)
+    msk = _mask(mask, image)  # None: no mask
     if markers is None:
         from pixlearn.morphology.extrema import regional_minima
         from pixlearn.segmentation import label
 
-        minima = regional_minima(f, connectivity=conn) & msk
-        mk = label(minima, connectivity=conn)
+        minima = regional_minima(f, connectivity=conn)
+        mk = label(minima if msk is None else minima & msk, connectivity=conn)
     else:
         mk = _markers(markers, image)
-    mk = mk * msk  # markers outside the mask are dropped
+    if msk is not None:
+        mk = mk * msk  # markers outside the mask are dropped
     H, W = image.shape[-2:]
+    items = zip(f.reshape(-1, H, W), mk.reshape(-1, H, W), strict=True)
     out = [
-        _flood(fi, mi, ki, conn, watershed_line)
-        for fi, mi, ki in zip(
-            f.reshape(-1, H, W), msk.reshape(-1, H, W), mk.reshape(-1, H, W), strict=True
-        )
+        _flood(fi, None if msk is None else msk.reshape(-1, H, W)[i], mi, conn, watershed_line)
+        for i, (fi, mi) in enumerate(items)
     ]
-    return torch.stack(out).reshape(image.shape)
+    # one item: its labels as they are (stacking would copy them)
+    return (out[0] if len(out) == 1 else torch.stack(out)).reshape(image.shape)
 
 
-def _mask(mask: Tensor | None, image: Tensor) -> Tensor:
+def _mask(mask: Tensor | None, image: Tensor) -> Tensor | None:
     if mask is None:
-        return torch.ones(image.shape, dtype=torch.bool, device=image.device)
+        return None
     check_tensor(mask, "mask")
     if mask.shape != image.shape:
         raise ShapeError(
@@ -155,20 +159,28 @@ def _shift(x: Tensor, dy: int, dx: int, fill: float | int) -> Tensor:
     return out
 
 
-def _plateau_distance(f: Tensor, mask: Tensor, seeds: Tensor, conn: int) -> Tensor | None:
+def _has_plateau(f: Tensor, mask: Tensor | None, conn: int) -> bool:
+    """Whether two neighbours inside ``mask`` are equal (``f (H, W)``; views, no shifted copies)."""
+    H, W = f.shape
+    # equality is symmetric: the first half of the offsets sees every equal pair once
+    for dy, dx in _OFFSETS[conn][: len(_OFFSETS[conn]) // 2]:
+        # the pixel (i, j) against (i + dy, j + dx), both inside the image
+        a = (slice(max(0, -dy), H - max(0, dy)), slice(max(0, -dx), W - max(0, dx)))
+        b = (slice(max(0, dy), H - max(0, -dy)), slice(max(0, dx), W - max(0, -dx)))
+        eq = f[a] == f[b]
+        if mask is not None:
+            eq &= mask[a] & mask[b]
+        if bool(eq.any()):
+            return True
+    return False
+
+
+def _plateau_distance(f: Tensor, mask: Tensor, seeds: Tensor, conn: int) -> Tensor:
     """Geodesic distance inside each plateau of ``f`` to its lower border (or a marker).
 
     The lower border: in-mask pixels with a strictly lower in-mask neighbour, and ``seeds``.
-    Pixels of a plateau without a lower border (a regional minimum) get 0. ``None`` when
-    no two neighbours inside the mask are equal (no plateau: every distance is 0).
+    Pixels of a plateau without a lower border (a regional minimum) get 0.
     """
-    # equality is symmetric: the first half of the offsets sees every equal pair once
-    half = _OFFSETS[conn][: len(_OFFSETS[conn]) // 2]
-    if not any(
-        bool((mask & _shift(mask, dy, dx, False) & (_shift(f, dy, dx, 0) == f)).any())
-        for dy, dx in half
-    ):
-        return None
     big = f.numel() + 1
     lower = seeds.clone()
     equal = []
@@ -189,52 +201,105 @@ def _plateau_distance(f: Tensor, mask: Tensor, seeds: Tensor, conn: int) -> Tens
     return torch.where(dist >= big, 0, dist)
 
 
-def _flood(f: Tensor, mask: Tensor, markers: Tensor, conn: int, line: bool) -> Tensor:
-    """Watershed of one ``(H, W)`` image (see :func:`watershed`, Notes, for the four steps)."""
+def _order(f: Any, pd: Any) -> Any:
+    """Pixel indices ``(N,)`` sorted by value ``f (N,)``, then ``pd (N,)`` (or None), then index.
+
+    NumPy arrays (the CPU) or tensors. NumPy's unstable quicksort is about 3x faster than a
+    stable sort on float64; only the runs of equal values are then re-sorted by index.
+    """
+    if isinstance(f, Tensor):
+        order = torch.argsort(pd, stable=True) if pd is not None else None
+        if order is None:
+            return torch.argsort(f, stable=True)
+        return order[torch.argsort(f[order], stable=True)]
+    if pd is not None:  # plateaus: two stable passes, the last key last
+        order = np.argsort(pd, kind="stable")
+        return order[np.argsort(f[order], kind="stable")]
+    order = np.argsort(f)  # (N,) int64, equal values in any order
+    ranked = f[order]
+    tie = ranked[1:] == ranked[:-1]  # (N - 1,), position k ties with k + 1
+    if tie.any():
+        # a run id per sorted position; re-sort the tied positions by (run, index)
+        run = np.concatenate(([0], np.cumsum(~tie)))  # (N,)
+        tied = np.zeros(len(f), dtype=bool)
+        tied[:-1] |= tie
+        tied[1:] |= tie
+        at = np.flatnonzero(tied)
+        # runs are contiguous, so sorting by run keeps each run on its own positions
+        packed = np.sort(run[at] * len(f) + order[at])  # (T,) int64, run * N + index
+        order[at] = packed % len(f)
+    return order
+
+
+def _flood(f: Tensor, mask: Tensor | None, markers: Tensor, conn: int, line: bool) -> Tensor:
+    """Watershed of one ``(H, W)`` image (see :func:`watershed`, Notes, for the four steps).
+
+    On the CPU the steps run on NumPy arrays (a call costs about 1 us there, several in
+    torch), with int32 indices and reused buffers; elsewhere on tensors.
+    """
     H, W = f.shape
     N = H * W
-    dev = f.device
     seeds = markers > 0
     # (1) a strict order: value, then distance to the plateau's lower border, then index
-    pd = _plateau_distance(f, mask, seeds, conn)
-    if pd is None:
-        order = torch.argsort(f.flatten(), stable=True)  # (N,)
+    pd = None
+    if _has_plateau(f, mask, conn):
+        full = torch.ones_like(seeds) if mask is None else mask
+        pd = _plateau_distance(f, full, seeds, conn).flatten()  # (N,)
+    cpu = f.device.type == "cpu"
+    if cpu:  # NumPy views of the same memory (bfloat16, unknown to NumPy: exactly to float32)
+        fv = (f.float() if f.dtype == torch.bfloat16 else f).contiguous().numpy().reshape(-1)
+        order = _order(fv, None if pd is None else pd.numpy()).astype(np.int32)  # (N,)
+        rank = np.empty(N, dtype=np.int32)
+        rank[order] = np.arange(N, dtype=np.int32)
+        sd, msk = seeds.numpy(), None if mask is None else mask.numpy()
+        lib: Any = np
     else:
-        order = torch.argsort(pd.flatten(), stable=True)
-        order = order[torch.argsort(f.flatten()[order], stable=True)]  # (N,)
-    # int32 ranks (images up to 2**31 - 2 pixels): half the memory traffic of int64
-    rank = torch.empty(N, dtype=torch.int32, device=dev)
-    rank[order] = torch.arange(N, dtype=torch.int32, device=dev)
-    # flood keys: the ranks, and above every pixel outside the mask (a wall)
+        order = _order(f.flatten(), pd).to(torch.int32)  # (N,)
+        rank = torch.empty(N, dtype=torch.int32, device=f.device)
+        rank[order] = torch.arange(N, dtype=torch.int32, device=f.device)
+        sd, msk, lib = seeds, mask, torch
+    # flood keys: the int32 ranks, and above every pixel outside the mask (a wall)
     big = N + 1
-    key = torch.where(mask.flatten(), rank, big).view(H, W)
+    key = rank.reshape(H, W) if msk is None else lib.where(msk, rank.reshape(H, W), big)
+    start = lib.where(sd, key, big)
     # (2) flood level = reconstruction by erosion of the markers' keys under the key image
     offs = [0] if conn == 1 else [-1, 0, 1]
-    start = torch.where(seeds, key, big)
-    level = _reconstruct(start, key, offs, offs, dilate=False)  # (H, W) int32
-    # (3) parents: the lowest-level neighbour for a level's root, else the level's root
-    best = torch.full_like(level, big)
-    best_at = torch.zeros(H, W, dtype=torch.int64, device=dev)
-    idx = torch.arange(N, device=dev).view(H, W)
+    to_t = torch.from_numpy if cpu else (lambda x: x)
+    level_t = _reconstruct(to_t(start), to_t(key), offs, offs, dilate=False)  # (H, W) int32
+    level = level_t.numpy() if cpu else level_t
+    # (3) parents: a level's root r (key(r) = level(r)) -> the root of its lowest-level
+    # neighbour's level; any other pixel -> its level's root, order[level]
+    padded = lib.full((H + 2, W + 2), big, dtype=level.dtype)
+    if not cpu:
+        padded = padded.to(level.device)
+    padded[1:-1, 1:-1] = level
+    best = lib.full_like(level, big)  # (H, W) lowest level among the neighbours
     for dy, dx in _OFFSETS[conn]:
-        nb = _shift(level, dy, dx, big)
-        lower = nb < best
-        best = torch.where(lower, nb, best)
-        best_at = torch.where(lower, _shift(idx, dy, dx, 0), best_at)
+        lib.minimum(best, padded[1 + dy : 1 + dy + H, 1 + dx : 1 + dx + W], out=best)
     reached = level < big
-    is_root = reached & (level == key)
-    root_of_level = order[level.clamp(0, N - 1).long()]  # the pixel whose rank is the level
-    parent = torch.where(is_root, best_at, root_of_level)
-    parent = torch.where(seeds | ~reached, idx, parent).flatten()
+    via = lib.where(level == key, best, level).clip(max=N - 1)  # the level to follow
+    parent = order[via.reshape(-1)]  # (N,) int32
+    # markers and unreached pixels point at themselves
+    fixed = (sd | ~reached).reshape(-1)
+    parent[fixed] = lib.arange(N, dtype=parent.dtype, **({} if cpu else {"device": f.device}))[
+        fixed
+    ]
     # (4) pointer jumping until every pixel points at a marker (or at itself, unreached)
+    nxt = lib.empty_like(parent)
     while True:
-        nxt = parent[parent]
-        if torch.equal(nxt, parent):
+        if cpu:
+            np.take(parent, parent, out=nxt)
+        else:
+            torch.index_select(parent, 0, parent, out=nxt)
+        if bool((nxt == parent).all()):
             break
-        parent = nxt
-    labels = markers.flatten()[parent].view(H, W)
+        parent, nxt = nxt, parent
+    if cpu:
+        labels = torch.from_numpy(markers.numpy().reshape(-1)[parent].reshape(H, W))
+    else:
+        labels = markers.flatten()[parent].view(H, W)
     if line:
-        labels = _lines(labels, level, seeds, reached, conn)
+        labels = _lines(labels, level_t, seeds, to_t(reached), conn)
     return labels
 
 
