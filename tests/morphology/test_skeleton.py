@@ -33,6 +33,37 @@ def test_equals_skimage_on_sample_shapes(name):
     np.testing.assert_array_equal(out, skm.skeletonize(mask))
 
 
+@pytest.mark.parametrize("name", ["disk", "square", "annulus", "thick blobs"])
+def test_equals_skimage_on_thick_shapes(name):
+    # many sub-iterations, and more changed pixels than the image has (the deduplication
+    # count of the CPU engine starts again)
+    rng = np.random.default_rng(5)
+    if name == "disk":
+        mask = np.pad(skm.disk(40).astype(bool), 3)
+    elif name == "square":
+        mask = np.pad(np.ones((60, 61), bool), 2)
+    elif name == "annulus":
+        yy, xx = np.mgrid[-45:46, -45:46]
+        mask = (yy**2 + xx**2 <= 44**2) & (yy**2 + xx**2 >= 15**2)
+    else:
+        mask = _blobs(rng, 128, 140, 8.0)
+    out = skeletonize(torch.from_numpy(mask)).numpy()
+    np.testing.assert_array_equal(out, skm.skeletonize(mask))
+
+
+def test_input_is_left_unchanged_and_not_shared():
+    rng = np.random.default_rng(6)
+    for x in (
+        torch.from_numpy(_blobs(rng, 20, 30, 2.0)),
+        torch.from_numpy(_blobs(rng, 20, 30, 2.0)).to(torch.uint8),
+    ):
+        before = x.clone()
+        out = skeletonize(x)
+        assert torch.equal(x, before)
+        out.fill_(True)  # the result is a new tensor
+        assert torch.equal(x, before)
+
+
 def test_every_one_of_the_256_neighbourhoods_equals_skimage():
     # the centre pixel with each pattern of neighbours, inside a frame of background
     for code in range(256):

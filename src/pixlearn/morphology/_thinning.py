@@ -11,25 +11,29 @@ import numpy as np
 
 __all__ = ["Thinner"]
 
-# the 8 neighbours P2..P9 of Zhang & Suen, clockwise from north; bit k of a code: _RING[k]
+# the 8 neighbours P2..P9 of Zhang & Suen, clockwise from north (the order of the table)
 _RING = [(-1, 0), (-1, 1), (0, 1), (1, 1), (1, 0), (1, -1), (0, -1), (-1, -1)]
-_ON = 1 << 8  # bit 8 of a code: the pixel itself is on the shape
+# a code holds the 3x3 window row by row: bit 3 (dy + 1) + (dx + 1) is the pixel at (dy, dx)
+_BIT = [3 * (dy + 1) + (dx + 1) for dy, dx in _RING]  # bit of the neighbour _RING[k]
+_ON = 1 << 4  # the pixel itself is on the shape
 # deleting a pixel clears, in its neighbour in direction k, the bit of the opposite direction
-_CLEAR = [np.uint16(0x1FF ^ (1 << ((k + 4) % 8))) for k in range(8)]
+_CLEAR = [np.uint16(0x1FF ^ (1 << _BIT[(k + 4) % 8])) for k in range(8)]
 _BLOCK = 1 << 16  # pixels per block of the whole-image passes (a block's codes fit in L2)
 
 
 class Thinner:
     """Zhang-Suen thinning of a stack of binary images, flat and zero-padded, in place.
 
-    Each pixel has a 9-bit code (uint16): bit k is set iff its neighbour ``_RING[k]`` is on
-    the shape, bit 8 iff the pixel itself is. The codes are the whole state; they and the
-    buffers the thinning reuses are allocated once.
+    Each pixel has a 9-bit code (uint16) holding its 3x3 window row by row: bit
+    ``3 (dy + 1) + (dx + 1)`` is set iff the pixel at offset ``(dy, dx)`` is on the shape
+    (bit 4: the pixel itself). The codes are the whole state; they and the buffers the
+    thinning reuses are allocated once.
 
     Args:
         images: bool array ``(B, H, W)``.
-        table: uint8 ``(256,)``; bit 0 (bit 1) of ``table[code]``: a pixel with this
-            neighbourhood is deleted in the first (second) sub-iteration.
+        table: uint8 ``(256,)`` indexed by the ring code (bit k: the neighbour ``_RING[k]``);
+            bit 0 (bit 1) of ``table[ring]``: a pixel with this neighbourhood is deleted in
+            the first (second) sub-iteration.
     """
 
     def __init__(self, images: np.ndarray, table: np.ndarray) -> None:
@@ -39,42 +43,58 @@ class Thinner:
         x[:, 1:-1, 1:-1] = images
         x = x.reshape(-1)  # flat: the neighbour at (dy, dx) is at + dy * (W + 2) + dx
         self.offsets = np.array([dy * (W + 2) + dx for dy, dx in _RING], np.intp)  # (8,)
-        # per sub-iteration p: may a pixel with this code go? (only if it is on the shape)
-        on = (np.arange(512) & _ON) != 0  # (512,)
-        full = np.where(on, np.tile(table, 2), 0)  # (512,)
+        # the table over the 512 window codes (only pixels on the shape may go)
+        window = np.arange(512)  # (512,)
+        ring = sum(((window >> bit) & 1) << k for k, bit in enumerate(_BIT))  # (512,)
+        full = np.where((window & _ON) != 0, table[ring], 0)  # (512,)
+        # per sub-iteration p: may a pixel with this code go?
         self.deletable = [(full & 1) != 0, (full & 2) != 0]
         self.live = full != 0  # deletable in one of the two sub-iterations
+        # per p: deletable in the other sub-iteration but not in this one
+        self.stays = [self.live & ~d for d in self.deletable]
         n = x.size
-        self.code = self._codes(x)  # (n,) uint16
+        self.code, self.first = self._codes(x)  # (n,) uint16, the first candidates
         # a deduplication stamp per pixel, and the positions 0, 1, ... written into it
         dtype = np.int32 if 8 * n < 2**31 else np.int64
         self.stamp = np.full(n, -1, dtype)
         self.positions = np.arange(n, dtype=dtype)  # grows on demand
         self.next = self.base = 0
         self.near = np.empty(0, np.intp)  # the neighbours of the deleted pixels, reused
-        self.bits = np.empty(0, np.uint16)  # their codes, reused
 
-    def _codes(self, x: np.ndarray) -> np.ndarray:
-        """Every pixel's code, in blocks: code = x << 8 + sum_k x[p + off_k] << k."""
+    def _codes(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Every pixel's code and the pixels one of the sub-iterations would delete, in
+        blocks. Separably: the row triple h[p] = x[p - 1] + 2 x[p] + 4 x[p + 1], then
+        code[p] = h[p - W'] + 8 h[p] + 64 h[p + W'] (W' = W + 2)."""
         Wp = self.shape[2]
-        code = x << 8
+        code = np.zeros(x.size, np.uint16)
+        found = [np.empty(0, np.intp)]  # none in an empty stack
         lo, hi = Wp + 1, x.size - Wp - 1  # the first and last rows are padding
-        tmp = np.empty(_BLOCK, np.uint16)
+        h = np.empty(_BLOCK + 2 * Wp, np.uint16)  # the row triples of a block and its halo
+        t = np.empty(_BLOCK + 2 * Wp, np.uint16)
         for a in range(lo, hi, _BLOCK):
             b = min(a + _BLOCK, hi)
-            out, t = code[a:b], tmp[: b - a]
-            for k, off in enumerate(self.offsets.tolist()):
-                np.left_shift(x[a + off : b + off], k, out=t)
-                out |= t
-        return code
+            m = b - a
+            # h over [a - W', b + W'), from x over [a - W' - 1, b + W' + 1)
+            hb, tb = h[: m + 2 * Wp], t[: m + 2 * Wp]
+            np.left_shift(x[a - Wp : b + Wp], 1, out=hb)
+            hb |= x[a - Wp - 1 : b + Wp - 1]
+            np.left_shift(x[a - Wp + 1 : b + Wp + 1], 2, out=tb)
+            hb |= tb
+            out, tb = code[a:b], t[:m]
+            np.left_shift(hb[Wp : Wp + m], 3, out=out)
+            out |= hb[:m]
+            np.left_shift(hb[2 * Wp :], 6, out=tb)
+            out |= tb
+            # only a pixel on the shape with a background neighbour may go
+            edge = np.flatnonzero(((out & np.uint16(_ON)) != 0) & (out != np.uint16(0x1FF)))
+            edge = np.compress(np.take(self.live, np.take(out, edge)), edge)
+            found.append(edge + a)
+        return code, np.concatenate(found)
 
     def candidates(self) -> np.ndarray:
-        """Flat indices of the pixels that one of the sub-iterations would delete now (on
-        the shape, with a background neighbour among other conditions)."""
-        found = [np.empty(0, np.intp)]  # none in an empty stack
-        for a in range(0, self.code.size, _BLOCK):
-            found.append(np.flatnonzero(np.take(self.live, self.code[a : a + _BLOCK])) + a)
-        return np.concatenate(found)
+        """Flat indices of the pixels that one of the sub-iterations would delete at first
+        (on the shape, with a background neighbour among other conditions)."""
+        return self.first
 
     def _distinct(self, idx: np.ndarray) -> np.ndarray:
         """The distinct values of ``idx`` without sorting: each index stamps its position
@@ -88,7 +108,7 @@ class Thinner:
         self.base, self.next = self.next, self.next + idx.size
         pos = self.positions[self.base : self.next]
         self.stamp[idx] = pos
-        return idx[np.take(self.stamp, idx) == pos]
+        return np.compress(np.take(self.stamp, idx) == pos, idx)
 
     def _delete(self, gone: np.ndarray) -> np.ndarray:
         """Deletes the pixels ``gone`` (distinct); returns the distinct pixels whose code
@@ -96,18 +116,24 @@ class Thinner:
         n = gone.size
         if 8 * n > self.near.size:
             self.near = np.empty(8 * n, np.intp)
-            self.bits = np.empty(8 * n, np.uint16)
-        near, bits = self.near[: 8 * n], self.bits[: 8 * n]  # (8 n,): neighbours by direction
-        self.code[gone] &= np.uint16(0xFF)  # off the shape
+        code = self.code
+        cg = np.take(code, gone)  # (n,) the codes before the deletion
+        code[gone] = cg & np.uint16(0x1FF ^ _ON)  # off the shape
+        found, m = self.near, 0
         for k in range(8):
-            nk, bk = near[k * n : (k + 1) * n], bits[k * n : (k + 1) * n]
-            np.add(gone, self.offsets[k], out=nk)
-            # gone + off_k holds no duplicates, so the in-place update is exact
-            np.take(self.code, nk, out=bk)
-            np.bitwise_and(bk, _CLEAR[k], out=bk)
-            self.code[nk] = bk
+            # only the neighbours on the shape (bit k of the code) can matter later: the
+            # code of a background pixel is never read again
+            on = np.compress((cg & np.uint16(1 << _BIT[k])) != 0, gone)
+            nk = on + self.offsets[k]  # distinct, so the in-place update is exact
+            bk = np.take(code, nk)
+            bk &= _CLEAR[k]
+            code[nk] = bk
+            keep = np.take(self.live, bk)
+            c = np.count_nonzero(keep)
+            np.compress(keep, nk, out=found[m : m + c])
+            m += c
         # a pixel changed twice has its final code in both copies
-        return self._distinct(near[np.take(self.live, bits)])
+        return self._distinct(found[:m])
 
     def thin(self, cand: np.ndarray) -> None:
         """Alternates the two sub-iterations from the candidates ``cand`` (distinct) until
@@ -121,14 +147,16 @@ class Thinner:
         before = cand  # the pixels changed by the previous sub-iteration (at first: all)
         idle, p = 0, 0
         while idle < 2:
-            gone = cand[np.take(self.deletable[p], np.take(self.code, cand))]
+            codes = np.take(self.code, cand)  # (c,): ``before`` last
+            gone = np.compress(np.take(self.deletable[p], codes), cand)
             if gone.size:
                 changed = self._delete(gone)
                 # the next sub-iteration last ran before ``before`` changed: it examines
-                # those still deletable and not changed again (those are in ``changed``)
-                keep = np.take(self.live, np.take(self.code, before))
+                # those still deletable and not changed again (those are in ``changed``);
+                # the codes of the others are those read above
+                keep = np.take(self.stays[p], codes[codes.size - before.size :])
                 keep &= np.take(self.stamp, before) < self.base
-                before = before[keep]
+                before = np.compress(keep, before)
                 idle = 0
             else:
                 changed = gone

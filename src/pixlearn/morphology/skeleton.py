@@ -73,7 +73,9 @@ def _binary(x: Tensor, name: str) -> Tensor:
     check_image(x, name)
     if x.is_complex():
         raise WrongTypeError(f"{name} must be bool or real, got {x.dtype}")
-    if x.dtype != torch.bool and bool(((x != 0) & (x != 1)).any()):
+    if x.dtype == torch.bool:
+        return x  # read only, never written to: no copy
+    if bool(((x != 0) & (x != 1)).any()):
         raise ValueRangeError(f"{name} must be binary (bool or 0/1), got {describe(x)}")
     return x != 0
 
