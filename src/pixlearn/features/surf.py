@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from pixlearn._core.check import check_image, check_int, check_positive, describe
+from pixlearn._core.check import check_int, check_positive, describe
 from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.features._taylor import central_differences
 from pixlearn.features.integral import integral_image
-from pixlearn.features.sift import SIFTKeypoints
+from pixlearn.features.sift import SIFTKeypoints, _to_gray
 from pixlearn.features.surf_descriptor import surf_descriptors, surf_orientations
 
 __all__ = ["SURF", "box_hessian"]
@@ -38,19 +38,6 @@ _L0 = 9  # the smallest filter: side 9, lobes of 3, approximating sigma = 1.2
 _S0 = 1.2
 _W_XY = 0.9  # relative weight of the box D_xy (Frobenius-norm balance of the approximation)
 _SCALE = 255.0  # thresholds and responses are on OpenCV's 0-255 intensity scale
-
-
-def _to_gray(image: Tensor) -> Tensor:
-    """``(H, W)``, ``(1, H, W)`` or ``(3, H, W)`` (RGB -> BT.601 luma) as ``(H, W)``."""
-    check_image(image, "image", min_dims=2, max_dims=3, floating=True)
-    if image.dim() == 2:
-        return image
-    if image.shape[0] == 1:
-        return image[0]
-    if image.shape[0] == 3:
-        wts = torch.tensor([0.299, 0.587, 0.114], dtype=image.dtype, device=image.device)
-        return (image * wts[:, None, None]).sum(0)
-    raise ShapeError(f"image must have 1 or 3 channels, got {describe(image)}")
 
 
 def _taylor(det: Tensor, lay: Tensor, row: Tensor, col: Tensor) -> tuple[Tensor, Tensor, Tensor]:

@@ -23,12 +23,12 @@ from torch import Tensor
 from pixlearn._core.check import check_int, check_range, pair
 from pixlearn._core.errors import DataFormatError, ShapeError, ValueRangeError
 from pixlearn.features.haar import _corner_table
+from pixlearn.features.hog_detector import _grey
 from pixlearn.features.integral import integral_image
 from pixlearn.features.viola_jones_train import (
     augment_faces,
     compact_corners,
     fit_cascade,
-    grey_image,
     group_windows,
     patches_of_window,
 )
@@ -189,7 +189,7 @@ class ViolaJones:
             self,
             augment_faces(pos) if augment else pos,
             neg,
-            negative_images=[grey_image(im, "negative_images") for im in negative_images],
+            negative_images=[_grey(im, "negative_images") for im in negative_images],
             max_negatives=max_negatives,
             min_negatives=min_negatives,
             generator=generator,
@@ -302,7 +302,7 @@ class ViolaJones:
             (4, torch.float32)
         """
         self._check_fitted()
-        img = grey_image(image, "image")
+        img = _grey(image, "image")
         if img.shape[0] < self.window[0] or img.shape[1] < self.window[1]:
             raise ShapeError(
                 f"image must be at least the {self.window[0]}x{self.window[1]} window, "

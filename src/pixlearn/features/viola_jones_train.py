@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import Tensor
 
-from pixlearn._core.check import check_image, check_int
+from pixlearn._core.check import check_int
 from pixlearn._core.errors import ShapeError, ValueRangeError
 from pixlearn.features.adaboost import boosted_stage
 from pixlearn.features.haar import _corner_table, haar_like_feature_coords
+from pixlearn.features.hog_detector import _grey, _patches
 from pixlearn.transform import resize
 
 if TYPE_CHECKING:
@@ -30,7 +31,6 @@ __all__ = [
     "augment_faces",
     "compact_corners",
     "fit_cascade",
-    "grey_image",
     "group_windows",
     "mine_negatives",
     "patches_of_window",
@@ -38,25 +38,9 @@ __all__ = [
 ]
 
 
-def grey_image(image: Any, name: str) -> Tensor:
-    """A grey ``(H, W)`` view of an ``(H, W)`` or ``(1, H, W)`` floating image."""
-    check_image(image, name, min_dims=2, max_dims=3, floating=True)
-    if image.dim() == 3:
-        if image.shape[0] != 1:
-            raise ShapeError(f"{name} must be grey, (H, W) or (1, H, W), got {tuple(image.shape)}")
-        image = image[0]
-    return image
-
-
 def patches_of_window(x: Any, name: str, window: tuple[int, int]) -> Tensor:
     """``(N, H, W)`` or ``(N, 1, H, W)`` floating patches of the window size, as float64."""
-    check_image(x, name, min_dims=3, max_dims=4, floating=True, allow_empty=False)
-    if x.dim() == 4:
-        if x.shape[1] != 1:
-            raise ShapeError(f"{name} must be grey patches (N, 1, H, W), got {tuple(x.shape)}")
-        x = x[:, 0]
-    if tuple(x.shape[-2:]) != window:
-        raise ShapeError(f"{name} must be {window[0]}x{window[1]} patches, got {tuple(x.shape)}")
+    x = _patches(x, name, window)
     if x.shape[0] == 0:
         raise ValueRangeError(f"{name} must hold at least one patch, got an empty set")
     return x.to(torch.float64)
@@ -147,7 +131,7 @@ def random_windows(
         torch.Size([5, 10, 10])
     """
     n = check_int(n, "n", min_value=0)
-    imgs = [grey_image(im, "images") for im in images]
+    imgs = [_grey(im, "images") for im in images]
     h, w = window
     if not imgs or any(im.shape[0] < h or im.shape[1] < w for im in imgs):
         raise ShapeError(f"images must be a non-empty list of photos of at least {h}x{w} pixels")
@@ -187,7 +171,7 @@ def mine_negatives(
     hits: list[tuple[Tensor, Tensor, Tensor]] = []  # (level, ys, xs) of accepted windows
     for im in images:
         start = 1.0 + 0.25 * float(torch.rand(1, generator=generator))
-        for level, _ in vj._levels(grey_image(im, "negative_images"), 1.25, start=start):
+        for level, _ in vj._levels(_grey(im, "negative_images"), 1.25, start=start):
             boxes, _ = vj._scan(level, step)
             if boxes.shape[0]:
                 hits.append((level, boxes[:, 1].long(), boxes[:, 0].long()))
