@@ -16,7 +16,6 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -55,18 +54,8 @@ def check_tensor(x: Any, name: str) -> Tensor:
     return x
 
 
-_NUMPY_CHECK_MAX = 1 << 16  # elements up to which check_finite tests on the CPU with NumPy
-
-
 def check_finite(x: Tensor, name: str) -> Tensor:
     """Refuse a floating tensor holding NaN or Inf."""
-    if (
-        x.device.type == "cpu"
-        and x.dtype in (torch.float32, torch.float64)
-        and x.numel() <= _NUMPY_CHECK_MAX
-        and np.isfinite(x.detach().numpy()).all()
-    ):
-        return x  # small CPU tensors: one NumPy call costs a fraction of torch's two
     # One cheap reduction first: the sum of finite values is finite unless it overflows, and
     # only then (or with a real NaN/Inf) is the element-wise test needed.
     if (
