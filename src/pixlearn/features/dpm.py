@@ -17,15 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
 from pixlearn._core.check import check_int, check_positive, check_range, pair
 from pixlearn._core.errors import NotFittedError, ValueRangeError
-from pixlearn.features._block_correlate import block_correlate
 from pixlearn.features.dpm_io import load_dpm, save_dpm
+from pixlearn.features.dpm_score import latent_features, star_scores
 from pixlearn.features.dpm_train import init_parts, latent_svm
-from pixlearn.features.gdt import distance_transform_generalized
 from pixlearn.features.hog import hog_cell_histograms, hog_normalize_blocks
 from pixlearn.features.hog_detector import HOGDetector, _grey, _patches
 from pixlearn.ops import nms
@@ -193,87 +191,25 @@ class DeformablePartModel:
         if self.root_ is None:
             raise NotFittedError("DeformablePartModel must be fitted before it is used (call fit)")
 
-    def _dt_weights(self) -> Tensor:
-        """Deformation costs as the distance transform's ``(a, b, c, d)``: ``(n_parts, 4)``."""
-        assert self.deformation_ is not None
-        return self.deformation_[:, [0, 2, 1, 3]]  # (dx, dx^2, dy, dy^2)
-
     def _score_grids(self, root_grid: Tensor, part_grid: Tensor) -> tuple[Tensor, Tensor]:
-        """Scores of every root position and the best part placements, for a batch of grids.
-
-        Args:
-            root_grid: ``(B, Rb, Cb, D)`` root-level blocks; part_grid: ``(B, Pb, Qb, D)``.
-
-        Returns:
-            ``scores`` ``(B, R, C)`` float64 and ``places`` ``(B, R, C, n_parts, 2)`` int64, the
-            block (row, col) of each part on the part level.
-        """
+        """:func:`~pixlearn.features.dpm_score.star_scores` of one ``(root, part)`` grid batch:
+        ``scores`` ``(B, R, C)`` and part ``places`` ``(B, R, C, n_parts, 2)``."""
         return self._score_many([(root_grid, part_grid)])[0]
 
     def _score_many(self, grids: list[tuple[Tensor, Tensor]]) -> list[tuple[Tensor, Tensor]]:
-        """:meth:`_score_grids` of several ``(root grid, part grid)`` batches (pyramid levels).
-
-        The filter responses come from :func:`_correlate`, the best part placements from one
-        :func:`~pixlearn.features.distance_transform_generalized` per batch.
-        """
+        """:meth:`_score_grids` of several ``(root grid, part grid)`` batches (pyramid levels)."""
         self._check_fitted()
-        assert self.parts_ is not None and self.anchors_ is not None
-        (rh, rw), (ph, pw) = self.root_size, self.part_size
-        vy, vx = self.anchors_[:, 0], self.anchors_[:, 1]  # (n,)
-        roots, negs = [], []
-        for root_grid, part_grid in grids:
-            r, c = root_grid.shape[1] - rh + 1, root_grid.shape[2] - rw + 1
-            # F0 . phi(H, p) for all p
-            roots.append(block_correlate(root_grid, self.root_[None])[:, 0])  # (B, R, C)
-            # the part level must reach the anchors of every root; pad with empty blocks if not
-            need = (2 * (r - 1) + int(vy.max()) + ph, 2 * (c - 1) + int(vx.max()) + pw)
-            pad = (max(need[0] - part_grid.shape[1], 0), max(need[1] - part_grid.shape[2], 0))
-            if pad[0] or pad[1]:
-                part_grid = F.pad(part_grid, (0, 0, 0, pad[1], 0, pad[0]))
-            # R_i = F_i . phi(H', q) for all q
-            negs.append(-block_correlate(part_grid, self.parts_))  # (B, n, P, Q)
-        # max_d R_i(a + d) - w_i . phi_d(d) = -min_q [-R_i(q) + cost(q - a)]
-        dts = [distance_transform_generalized(x, weights=self._dt_weights()) for x in negs]
-        out = []
-        pi = torch.arange(self.n_parts, device=vy.device)[:, None, None]
-        for root, (neg, disp) in zip(roots, dts, strict=True):
-            b, r, c = root.shape
-            # anchors a_i = 2 p + v_i of every root position p
-            ay = 2 * torch.arange(r, device=vy.device)[None, :] + vy[:, None]  # (n, R)
-            ax = 2 * torch.arange(c, device=vx.device)[None, :] + vx[:, None]  # (n, C)
-            best = -neg[:, pi, ay[:, :, None], ax[:, None, :]]  # (B, n, R, C)
-            d = disp.permute(0, 1, 3, 4, 2)[:, pi, ay[:, :, None], ax[:, None, :]]  # (B,n,R,C,2)
-            anchor = torch.stack(torch.broadcast_tensors(ay[:, :, None], ax[:, None, :]), -1)
-            places = (anchor + d).permute(0, 2, 3, 1, 4)  # (B, R, C, n, 2)
-            out.append(((root + best.sum(1) + self.intercept_).reshape(b, r, c), places))
-        return out
+        assert self.root_ is not None and self.parts_ is not None
+        assert self.anchors_ is not None and self.deformation_ is not None
+        return star_scores(
+            grids, self.root_, self.parts_, self.anchors_, self.deformation_, self.intercept_
+        )
 
     def _psi(self, root_grid: Tensor, part_grid: Tensor, idx: Tensor, places: Tensor) -> Tensor:
-        """The latent feature vectors :math:`\\psi` of chosen windows: ``(K, n_features)``.
-
-        Args:
-            root_grid, part_grid: ``(B, ., ., D)`` grids; idx: ``(K, 3)`` (batch, row, col)
-                root positions; places: ``(K, n_parts, 2)`` part positions (block row, col).
-        """
-        (rh, rw), (ph, pw) = self.root_size, self.part_size
-        k = idx.shape[0]
-        bi, ri, ci = idx.unbind(1)
-        # views (B, R, C, D, rh, rw) and (B, P, Q, D, ph, pw): every placement, no copy
-        roots = root_grid.unfold(1, rh, 1).unfold(2, rw, 1)[bi, ri, ci]  # (K, D, rh, rw)
-        parts = part_grid.unfold(1, ph, 1).unfold(2, pw, 1)
-        parts = parts[bi[:, None], places[..., 0], places[..., 1]]  # (K, n, D, ph, pw)
-        # displacement from the anchor 2 p + v_i, then -(dx, dy, dx^2, dy^2)
+        """:func:`~pixlearn.features.dpm_score.latent_features` of chosen windows."""
         assert self.anchors_ is not None
-        anchor = 2 * torch.stack([ri, ci], 1)[:, None, :] + self.anchors_[None]  # (K, n, 2)
-        dy, dx = (places - anchor).to(root_grid.dtype).unbind(-1)  # (K, n) each
-        phi_d = -torch.stack([dx, dy, dx**2, dy**2], -1)  # (K, n, 4)
-        return torch.cat(
-            [
-                roots.permute(0, 2, 3, 1).reshape(k, -1),
-                parts.permute(0, 1, 3, 4, 2).reshape(k, -1),
-                phi_d.reshape(k, -1),
-            ],
-            1,
+        return latent_features(
+            root_grid, part_grid, idx, places, self.root_size, self.part_size, self.anchors_
         )
 
     def _set_params(self, beta: Tensor, intercept: float) -> None:
