@@ -1,24 +1,33 @@
 """Which connected components of a binary mask hold a flagged pixel: the labelling step of the
 regional extrema, done on horizontal runs without a label image.
 
-Algorithm (vectorised, no Python loop over pixels or runs):
+Algorithm (vectorised, no Python loop over pixels or runs). The NumPy version works in the
+padded layout of :mod:`pixlearn.morphology._candidates` (one False row/column around each
+image, flat stride ``S = W + 2``), so flat positions never need clipping to a row:
 
-0. **Pre-spreading.** A few geodesic dilations of the flags inside the mask (whole-image bool
-   operations, cheap) settle most pixels; what is left to label is the unreached part of the
-   mask, and a component of it is dropped iff it touches a reached pixel.
-1. **Runs.** Runs (maximal horizontal pieces of True) are cut where the flat positions of the
-   True pixels jump or a row starts; the pixel straight above ``q`` is ``q - W``.
-2. **Run flags.** A run is flagged when one of its pixels is (the run of a pixel: a binary
-   search in the run starts).
-3. **Links.** Run ``a`` on flat ``[s_a, e_a]`` touches the runs of the row above that meet
-   ``[s_a - W - r, e_a - W + r]`` (``r = 0`` for 4-, ``1`` for 8-connectivity; clipped to
-   that row, none for the first row of an image): two binary
-   searches in the sorted run ends and starts give the first and the last of them.
+0. **Pre-spreading.** A few geodesic dilations of the flags inside the mask (bool operations
+   on bands of rows, each with as many extra rows as steps, cheap) settle most pixels; what
+   is left to label is the unreached ("clean") part of the mask, and a component of it is
+   dropped iff it touches a reached pixel. When no clean pixel touches one, every clean
+   component is kept and nothing is labelled.
+1. **Runs.** Runs (maximal horizontal pieces of clean pixels) are read from the changes
+   between flat neighbours, which alternate start, end (a pad separates rows); the pixel
+   straight above ``q`` is ``q - S``.
+2. **Counts.** One cumulative sum of the changes gives, for any pixel ``p``, how many runs
+   end before it and how many start at or before it (and its run, when it is in one):
+   every lookup below is a gather, with no binary search.
+3. **Run flags and links.** A run is flagged when one of its pixels touches a reached pixel.
+   Run ``a`` on flat ``[s_a, e_a]`` touches the runs of the row above that meet
+   ``[s_a - S - r, e_a - S + r]`` (``r = 0`` for 4-, ``1`` for 8-connectivity; the pads
+   keep that window inside the row above): the first of them is the number of runs ending
+   before the window, their count the runs starting in it.
 4. **Union-find.** Each run first hangs from the first run it touches above (a forest,
    compressed by pointer jumping); the other links join trees, the larger root hooked onto
    the smaller (a scatter-min) until no link joins two roots.
 5. **Paint.** A run is kept when its root is not flagged; the pixels of the kept runs are
-   set by one scatter (they are few: the extrema).
+   set on a cleared buffer, or those of the dropped runs cleared from the clean pixels,
+   whichever are fewer, by one scatter (positions: a cumulative sum of steps, 1 inside a
+   run, the gap between runs); the pads are cut off at the end.
 """
 
 from __future__ import annotations
@@ -27,24 +36,21 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pixlearn.morphology._candidates import _BAND_BYTES, _as_bool, _buffer, _spread
 from pixlearn.segmentation.label import _compress, _label_torch
 
 __all__: list[str] = []  # private: used by morphology.extrema
 
 
-def _union_any(n: int, a: np.ndarray, b: np.ndarray, flag: np.ndarray) -> np.ndarray:
-    """Per node, whether its connected component (edges ``a - b``) holds a flagged node.
+def _union_any(parent: np.ndarray, a: np.ndarray, b: np.ndarray, flag: np.ndarray) -> np.ndarray:
+    """Per node, whether its connected component holds a flagged node.
 
-    ``a``, ``b``: ``(E,)`` edges with ``b < a``; the first ``n`` edges are ``(a, b) = (k,
-    parent0[k])`` for the nodes with a first parent (any forest), the rest are any links;
-    ``flag``: ``(R,)`` bool.
+    ``parent``: ``(R,)`` a forest whose every node points straight at its root (compressed);
+    ``a``, ``b``: ``(E,)`` the other edges; ``flag``: ``(R,)`` bool.
     """
     size = flag.size
-    parent = np.arange(size)  # (R,)
-    parent[a[:n]] = b[:n]  # a forest: every node hangs from a smaller one
-    _compress(parent, a[:n])
     # the other edges merge trees: hook the larger root onto the smaller, on the roots involved
-    u, v = parent[a[n:]], parent[b[n:]]
+    u, v = parent[a], parent[b]
     live = u != v
     if live.any():
         u, v = u[live], v[live]
@@ -71,83 +77,114 @@ def _union_any(n: int, a: np.ndarray, b: np.ndarray, flag: np.ndarray) -> np.nda
 
 
 def _unflagged_numpy(
-    mask: np.ndarray, flag: np.ndarray, connectivity: int, *, steps: int = 4
+    mask: np.ndarray,
+    flag: np.ndarray,
+    connectivity: int,
+    *,
+    steps: int = 6,
+    scratch: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """``mask``, ``flag``: ``(B, H, W)`` bool, ``flag`` inside ``mask``; returns the pixels of
-    ``mask`` whose component holds no pixel of ``flag``.
+    """The pixels of ``mask`` whose component holds no pixel of ``flag``.
 
-    A few geodesic dilations of ``flag`` inside ``mask`` first (cheap whole-image bool
-    operations) leave far fewer runs to label; a component of the pixels not reached is
-    dropped iff it touches a reached one.
+    ``mask``, ``flag``: ``(B, H + 2, W + 2)`` bool in the padded layout of
+    :mod:`pixlearn.morphology._candidates` (False on the pads), ``flag`` inside ``mask``;
+    ``mask`` is overwritten (it serves as a buffer). ``scratch``: two contiguous arrays of at
+    least as many bytes, also overwritten (allocated when None). Returns ``(B, H, W)`` bool
+    (unpadded). ``steps`` geodesic dilations of ``flag`` inside ``mask`` come first (cheap
+    bool operations, in bands of rows that stay in the cache) and leave far fewer runs to
+    label; a component of the pixels not reached is dropped iff it touches a reached one.
     """
-    bsz, h, w = mask.shape
-    # reached: (B, H + 2, W + 2), False outside the image
-    buf = np.zeros((bsz, h + 2, w + 2), dtype=bool)
-    reached = buf[:, 1:-1, 1:-1]  # (B, H, W) view
-    reached[...] = flag
-    rows = np.empty((bsz, h + 2, w), dtype=bool)
-    grown = np.empty((bsz, h, w), dtype=bool)
-
-    def grow() -> None:
-        """grown = the 3x3 square (or cross) dilation of reached (the centre included)."""
-        if connectivity == 2:
-            np.logical_or(buf[:, :, :-2], buf[:, :, 1:-1], out=rows)  # (B, H + 2, W)
-            rows[...] |= buf[:, :, 2:]
-            np.logical_or(rows[:, :-2], rows[:, 1:-1], out=grown)  # (B, H, W)
-            grown[...] |= rows[:, 2:]
-        else:
-            np.logical_or(buf[:, :-2, 1:-1], buf[:, 2:, 1:-1], out=grown)
-            grown[...] |= buf[:, 1:-1, :-2]
-            grown[...] |= buf[:, 1:-1, 2:]
-            grown[...] |= reached
-
-    for _ in range(steps):
-        grow()
-        np.logical_and(grown, mask, out=reached)  # grown holds reached: flag is in mask
-    # not reached, and touching (not reached, next to a reached pixel)
-    clean = np.greater(mask, reached).reshape(-1)  # (N,) N = B * H * W
-    grow()
-    touch = np.logical_and(grown.reshape(-1), clean)  # (N,)
-    # runs [s, e]: breaks in the flat positions of the clean pixels, or a new row
-    idx = np.flatnonzero(clean)  # (P,)
-    if idx.size == 0:
-        return np.zeros(mask.shape, dtype=bool)
-    brk = np.flatnonzero(np.diff(idx) != 1)  # (R' - 1,) ends of the runs of the flat image
-    # and a run also ends at the end of a row that the next row continues
-    lines = clean.reshape(-1, w)  # (B * H, W)
-    wrap = np.flatnonzero(lines[:-1, -1] & lines[1:, 0])  # (k,) rows whose last pixel ends a run
-    if wrap.size:  # (not a break of the flat positions: both sets are disjoint)
-        brk = np.sort(np.concatenate([brk, np.searchsorted(idx, (wrap + 1) * w - 1)]))
-    s = idx[np.concatenate([[0], brk + 1])]  # (R,) first pixel
-    e = idx[np.concatenate([brk, [idx.size - 1]])]  # (R,) last pixel
-    # the run of each touching pixel: the last run starting at or before it
-    run_flag = np.zeros(s.size, dtype=bool)  # (R,)
-    run_flag[np.searchsorted(s, np.flatnonzero(touch), side="right") - 1] = True
-    # links with the row above: the runs meeting [s - W - r, e - W + r] (r = 0: 4-,
-    # 1: 8-connectivity), clipped to that row, are first..last
+    bsz, hp, stride = mask.shape
     r = connectivity - 1
-    up = (s // w - 1) * w  # (R,) flat start of the row above
-    first = np.searchsorted(e, np.maximum(s - w - r, up))  # (R,) first run ending >= lo
-    last = np.searchsorted(s, np.minimum(e - w + r, up + w - 1), side="right") - 1
-    last[s // w % h == 0] = -1  # the first row of an image has no row above
-    count = last - first + 1  # (R,) runs above, <= 0 for none
-    ids = np.arange(s.size)
+    if scratch is None:
+        scratch = (np.empty_like(mask), np.empty_like(mask))
+    clean, touch = (_as_bool(x, mask.shape) for x in scratch)  # (B, H + 2, W + 2) each
+    if not flag.any():  # nothing flagged (e.g. no plateaus): every component is kept
+        return mask[:, 1:-1, 1:-1].copy()
+    # in bands of rows, each with ``steps + 1`` more rows above and below: a step spreads one
+    # row, so the band's own rows come out exact, and the temporaries stay in the cache
+    rows = bsz * hp
+    m2, f2 = mask.reshape(rows, stride), flag.reshape(rows, stride)
+    c2, t2 = clean.reshape(rows, stride), touch.reshape(rows, stride)
+    band = max(1, min(rows, _BAND_BYTES // stride))  # rows per band
+    halo = steps + 1
+    size = (min(rows, band + 2 * halo), stride)
+    reached, grown, row = (_buffer(k, size, np.dtype(bool)) for k in ("reach", "grow", "row"))
+    for r0 in range(0, rows, band):
+        r1 = min(r0 + band, rows)
+        lo, hi = max(0, r0 - halo), min(rows, r1 + halo)
+        rb, gb, tb, mb = reached[: hi - lo], grown[: hi - lo], row[: hi - lo], m2[lo:hi]
+        rb[...] = f2[lo:hi]  # (m, S) reached, False on the pads as mask is
+        for _ in range(steps):
+            _spread(rb, gb, tb, connectivity, np.logical_or)
+            np.logical_and(gb, mb, out=rb)
+        # clean: not reached; touch: clean, next to a reached pixel
+        np.greater(mb[r0 - lo : r1 - lo], rb[r0 - lo : r1 - lo], out=c2[r0:r1])
+        _spread(rb, gb, tb, connectivity, np.logical_or)
+        np.logical_and(gb[r0 - lo : r1 - lo], c2[r0:r1], out=t2[r0:r1])
+    if not touch.any():  # every clean component is whole: all of them are kept
+        return clean[:, 1:-1, 1:-1].copy()
+    # runs [s, e]: a pad always separates two runs of different rows or images, so the
+    # changes between neighbours along the flat array alternate: a start, then an end
+    flat, change = clean.reshape(-1), mask.reshape(-1)[:-1]
+    np.not_equal(flat[1:], flat[:-1], out=change)  # (N - 1,) p and p + 1 differ
+    t = np.flatnonzero(change)  # (2R,) p: the last pixel before a run, or of a run
+    s, e = t[0::2] + 1, t[1::2]  # (R,) first and last pixel
+    # counts instead of binary searches: before[p] = the changes at positions < p; then
+    # before[p] // 2 runs end before p, (before[p] + 1) // 2 start at or before p, and p is in
+    # run before[p] // 2 when before[p] is odd (one linear pass, then gathers)
+    n = flat.size
+    before = _buffer("before", (n,), np.dtype(np.int32 if n < 2**31 else np.int64))
+    before[0] = 0
+    np.cumsum(change, dtype=before.dtype, out=before[1:])
+    # the run of each touching pixel is flagged
+    run_flag = np.zeros(s.size, dtype=bool)  # (R,)
+    run_flag[before[np.flatnonzero(touch)] >> 1] = True
+    # links with the row above: the runs meeting [s - S - r, e - S + r] (r = 0: 4-,
+    # 1: 8-connectivity) are first..last; that window lies in the row above (pads are never
+    # in a run), which holds no run for the first row of an image (a pad row)
+    first = (before[s - (stride + r)] >> 1).astype(np.intp)  # (R,) first run ending >= lo
+    # runs starting <= hi, minus first: how many runs above (<= 0: none)
+    count = ((before[e - (stride - r)] + 1) >> 1) - first  # (R,)
     one = count >= 1
-    two = count >= 2
-    # the first run above makes a forest; the last and those in between are links
-    more = np.maximum(count - 2, 0)  # (R,) runs strictly between first and last
-    between = np.repeat(ids, more)  # (M,)
-    offset = np.cumsum(more) - more  # (R,) first of them for each run
-    above = np.arange(between.size) + np.repeat(first + 1 - offset, more)  # (M,)
-    a = np.concatenate([ids[one], ids[two], between])
-    b = np.concatenate([first[one], last[two], above])
-    keep = ~_union_any(int(one.sum()), a, b, run_flag)  # (R,)
-    # paint the kept runs (few pixels: the extrema): pixel k of run j is s_j + k
-    ks, length = s[keep], e[keep] - s[keep] + 1  # (K,)
-    done = np.cumsum(length) - length  # (K,) pixels in the kept runs before run j
-    out = np.zeros(mask.shape, dtype=bool)  # (B, H, W)
-    out.reshape(-1)[np.arange(int(length.sum())) + np.repeat(ks - done, length)] = True
-    return out
+    # the first run above makes a forest (first < run: every run hangs from a smaller one)
+    parent = np.where(one, first, np.arange(s.size))  # (R,)
+    _compress(parent, np.flatnonzero(one))
+    # runs meeting two or more runs above link them all: the last and those in between
+    two = np.flatnonzero(count >= 2)  # (M2,)
+    more = count[two] - 2  # (M2,) runs strictly between first and last
+    last = first[two] + 1 + more  # (M2,)
+    if more.any():
+        between = np.repeat(two, more)  # (M3,)
+        offset = np.cumsum(more) - more  # (M2,) first of them for each run
+        above = np.arange(between.size) + np.repeat(first[two] + 1 - offset, more)  # (M3,)
+        a, b = np.concatenate([two, between]), np.concatenate([last, above])
+    else:
+        a, b = two, last
+    keep = ~_union_any(parent, a, b, run_flag)  # (R,)
+    # paint whichever is smaller in the padded layout: the kept runs on a cleared buffer, or
+    # the dropped runs off the clean pixels (which hold all runs); then cut the pads off
+    length = e - s + 1  # (R,)
+    if int(length[keep].sum()) <= int(length.sum()) // 2:
+        touch[...] = False
+        _paint(touch.reshape(-1), s[keep], length[keep], True)
+        return touch[:, 1:-1, 1:-1].copy()
+    _paint(flat, s[~keep], length[~keep], False)
+    return clean[:, 1:-1, 1:-1].copy()
+
+
+def _paint(flat: np.ndarray, start: np.ndarray, length: np.ndarray, value: bool) -> None:
+    """Set ``flat[start_j : start_j + length_j] = value`` for the sorted, disjoint runs j."""
+    if start.size == 0:
+        return
+    # the pixels of the runs in order: steps of 1 inside a run, a jump between runs,
+    # positions = cumulative sum of the steps (one array, summed in place)
+    done = np.cumsum(length)  # (K,) pixels in the runs up to run j
+    pos = np.ones(int(done[-1]), dtype=np.intp)  # (L,)
+    pos[0] = start[0]
+    pos[done[:-1]] = start[1:] - (start[:-1] + length[:-1] - 1)  # start minus previous last
+    np.cumsum(pos, out=pos)
+    flat[pos] = value
 
 
 def _unflagged_torch(mask: Tensor, flag: Tensor, connectivity: int) -> Tensor:

@@ -3,21 +3,19 @@ versions (h-extrema, by reconstruction)."""
 
 from __future__ import annotations
 
-from typing import TypeVar
-
 import numpy as np
 import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, check_positive
 from pixlearn._core.errors import ValueRangeError
+from pixlearn.morphology._candidates import _candidates_numpy
 from pixlearn.morphology._plateaus import _unflagged_numpy, _unflagged_torch
 from pixlearn.morphology.reconstruction import _reconstruct
 
 __all__ = ["extended_maxima", "h_maxima", "h_minima", "regional_maxima", "regional_minima"]
 
 _OFFSETS = {1: [0], 2: [-1, 0, 1]}
-_Array = TypeVar("_Array", np.ndarray, Tensor)
 
 
 def _connectivity(connectivity: int) -> int:
@@ -36,18 +34,15 @@ def _prepare(image: Tensor) -> Tensor:
     return image.to(torch.uint8) if image.dtype == torch.bool else image
 
 
-def _neighbourhood(x: _Array, connectivity: int, *, maxima: bool) -> _Array:
-    """Max (or min) of ``x (B, H, W)`` over each pixel and its neighbours inside the image;
-    ``x`` is a NumPy array (CPU, faster for these small-integer ops) or a tensor."""
-    if isinstance(x, np.ndarray):
-        grow, copy = (np.maximum if maxima else np.minimum), np.copy
-    else:
-        grow, copy = (torch.maximum if maxima else torch.minimum), torch.clone
+def _neighbourhood(x: Tensor, connectivity: int, *, maxima: bool) -> Tensor:
+    """Max (or min) of ``x (B, H, W)`` over each pixel and its neighbours inside the image
+    (the torch version, for other devices; CPU arrays take ``_candidates._spread``)."""
+    grow = torch.maximum if maxima else torch.minimum
 
-    def along(a: _Array, dim: int) -> _Array:
+    def along(a: Tensor, dim: int) -> Tensor:
         """``grow`` of each entry and its two neighbours along ``dim`` (1 or 2), in place on
         a copy: a missing neighbour outside the image changes nothing."""
-        out = copy(a)
+        out = a.clone()
         lo = (slice(None),) * dim + (slice(None, -1),)
         hi = (slice(None),) * dim + (slice(1, None),)
         grow(out[hi], a[lo], out=out[hi])  # the neighbour before
@@ -63,28 +58,12 @@ def _neighbourhood(x: _Array, connectivity: int, *, maxima: bool) -> _Array:
     return out
 
 
-def _worst(dtype: torch.dtype | np.dtype, maxima: bool) -> float | int:
+def _worst(dtype: torch.dtype, maxima: bool) -> float | int:
     """The value that loses every comparison: the lowest for maxima, the highest for minima."""
-    if isinstance(dtype, torch.dtype):
-        if dtype.is_floating_point:
-            return float("-inf") if maxima else float("inf")
-        info = torch.iinfo(dtype)
-    else:
-        if dtype.kind == "f":
-            return float("-inf") if maxima else float("inf")
-        info = np.iinfo(dtype)
+    if dtype.is_floating_point:
+        return float("-inf") if maxima else float("inf")
+    info = torch.iinfo(dtype)
     return int(info.min if maxima else info.max)
-
-
-def _replace(f: _Array, where: _Array, value: float | int) -> _Array:
-    """``f`` with ``value`` where ``where`` is True (a copy)."""
-    if not isinstance(f, np.ndarray):
-        return f.masked_fill(where, value)
-    if f.dtype.kind == "u" and value == 0:
-        return f * ~where  # unsigned maxima: arithmetic is much faster than a masked copy
-    if f.dtype.kind == "u" and value == np.iinfo(f.dtype).max:
-        return f | -where.astype(f.dtype)  # unsigned minima: 0 - 1 wraps to the maximum
-    return np.where(where, value, f).astype(f.dtype, copy=False)
 
 
 def _regional(image: Tensor, connectivity: int, *, maxima: bool) -> Tensor:
@@ -94,24 +73,26 @@ def _regional(image: Tensor, connectivity: int, *, maxima: bool) -> Tensor:
         return torch.zeros(x.shape, dtype=torch.bool, device=x.device)
     H, W = x.shape[-2:]
     flat = x.reshape(-1, H, W)
-    on_cpu = flat.device.type == "cpu" and flat.dtype != torch.bfloat16
-    f = flat.contiguous().numpy() if on_cpu else flat  # (B, H, W)
+    if flat.device.type == "cpu" and flat.dtype != torch.bfloat16:
+        # NumPy on the tensor's memory, in a padded layout (contiguous ufunc calls): the
+        # candidates and spoiled pixels as below, then the components holding no spoiled one
+        f = flat.detach().contiguous().numpy()
+        cand, spoiled, scratch = _candidates_numpy(f, c, maxima=maxima)
+        # a constant image has no extremum (no outer boundary): all pixels are candidates
+        constant = np.count_nonzero(cand.reshape(cand.shape[0], -1), axis=1) == H * W  # (B,)
+        out = _unflagged_numpy(cand, spoiled, c, scratch=scratch)  # (B, H, W)
+        out[constant] = False
+        return torch.from_numpy(out).reshape(x.shape)
     # candidates: no strictly better neighbour (dilation == f for maxima)
-    cand = _neighbourhood(f, c, maxima=maxima) == f  # (B, H, W)
+    cand = _neighbourhood(flat, c, maxima=maxima) == flat  # (B, H, W)
     # two neighbouring candidates have equal values (each is >= the other), so a candidate
     # component lies in one plateau; it is the whole plateau, and a regional extremum, iff no
     # pixel of it has a non-candidate neighbour of the same value ("spoiled"). Non-candidate
     # neighbours of a candidate are never better, so: the best of them equals f.
-    worst = _worst(f.dtype, maxima)
-    others = _replace(f, cand, worst)  # (B, H, W), f off the candidates, worst on them
-    spoiled = cand & (_neighbourhood(others, c, maxima=maxima) == f)
+    others = flat.masked_fill(cand, _worst(flat.dtype, maxima))  # (B, H, W)
+    spoiled = cand & (_neighbourhood(others, c, maxima=maxima) == flat)
     # (a candidate equal to the worst value is spoiled too: such a plateau is the image's
     # minimum (maximum), never a maximum (minimum))
-    if on_cpu:
-        out = _unflagged_numpy(cand, spoiled, c)
-        constant = cand.reshape(cand.shape[0], -1).all(1)  # (B,) only candidates
-        out[constant] = False  # a constant image has no extremum (no outer boundary)
-        return torch.from_numpy(out).reshape(x.shape)
     out = _unflagged_torch(cand, spoiled, c)
     out &= ~cand.flatten(1).all(1).view(-1, 1, 1)
     return out.reshape(x.shape)
@@ -144,8 +125,10 @@ def regional_maxima(image: Tensor, *, connectivity: int = 2) -> Tensor:
         lies in one plateau. :math:`K` is a whole plateau, hence a regional maximum, iff no
         pixel of :math:`K` has a same-valued neighbour outside :math:`C`; with
         :math:`g = f` off :math:`C` and :math:`-\infty` on it, those spoiled pixels are
-        :math:`C \cap \{(g \oplus B) = f\}`. The components of :math:`C` holding a spoiled
-        pixel are found on horizontal runs (union-find). Equals
+        :math:`C \cap \{(g \oplus B) = f\}` (on the CPU, 4- and 8-byte values compare each
+        pair of neighbours once instead). The components of :math:`C` holding a spoiled
+        pixel are found by a few geodesic dilations of the spoiled pixels inside :math:`C`,
+        then union-find on the horizontal runs left. Equals
         ``skimage.morphology.local_maxima(f, connectivity, allow_borders=True)``.
 
     Example:

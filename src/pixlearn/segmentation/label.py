@@ -2,27 +2,31 @@ r"""Connected-component labelling (4- or 8-connectivity) and small-object remova
 
 Algorithm (vectorised, no Python loop over pixels or runs):
 
-1. **Runs.** Each row is cut into runs of equal, non-background values; a run is one node.
-   Runs are numbered in raster order of their first pixel (a cumulative sum of run starts
-   gives every pixel its run).
-2. **Links.** Two runs on consecutive rows are joined when a pixel of one touches a pixel of
-   the other (straight above for 4-connectivity) and both carry the same value. Along a row
-   only the first pixel of each pair of runs is kept. With 8-connectivity two runs that do not
-   overlap can still touch diagonally, but only at a run end, so those few corner links are
-   found separately.
-3. **Union-find.** Each run first hangs from the smallest run it touches on the row above
-   (a forest, compressed by pointer jumping: ``parent = parent[parent]``). The remaining links
-   join trees: on the small graph of the roots involved, the larger root of each link is
-   hooked onto the smaller one (a scatter-min) and paths are compressed, until no link joins
-   two roots (Shiloach-Vishkin style hooking). A root is thus the first run of its component
-   in raster order.
-4. **Numbering.** Roots are numbered 1..n in run order, which is the raster order of each
-   component's first pixel: the numbering of ``skimage.measure.label``.
+1. **Nodes.** Each row of an integer image is cut into runs of equal, non-background values;
+   a run is one node. A bool mask is cut into strips of two rows instead, and a node is a
+   run of columns of a strip that is connected inside the strip (for 8-connectivity any run
+   of non-empty columns, for 4-connectivity one in which neighbouring columns share a row):
+   half as many levels and fewer nodes than row runs (``_label_mask``). Nodes are numbered
+   by a cumulative sum of their starts, in raster order.
+2. **Links.** Two nodes of consecutive rows (strips) are joined when a pixel of one touches a
+   pixel of the other (straight above for 4-connectivity, also diagonally for 8) and both
+   carry the same value; only the first of several contacts in a row between the same two
+   nodes is kept.
+3. **Union-find.** Each node first hangs from one node it touches on the level above (a
+   forest), resolved level by level: ``root = root[parent]`` on one slice per level, as the
+   level above is final. The remaining links join trees: the larger root of each link is
+   hooked onto a smaller one and paths are compressed, until no link joins two roots
+   (Shiloach-Vishkin style hooking), so every component ends at its smallest tree root.
+4. **Numbering.** Components are numbered 1..n in the raster order of their first pixel,
+   the numbering of ``skimage.measure.label``: tree roots are ranked by ``(level, column)``,
+   and within a strip a tree whose first pixel is on the top row comes before one that
+   starts on the bottom row.
 
 CPU tensors are labelled with NumPy array operations on the tensor's memory (shared, not
 copied), which are several times faster than torch's for gathers and ``nonzero`` on one core;
-tensors on other devices take a torch version (runs found by binary search of the row above,
-hooking on all edges).
+temporaries are freed early or worked through in cache-sized blocks, since fresh memory is
+slow to touch. Tensors on other devices take a torch version (row runs found by binary
+search of the row above, hooking on all edges).
 """
 
 from __future__ import annotations
@@ -35,6 +39,12 @@ from torch import Tensor
 
 from pixlearn._core.check import check_image, check_int, describe
 from pixlearn._core.errors import ValueRangeError, WrongTypeError
+from pixlearn.segmentation._label_mask import _label_mask
+from pixlearn.segmentation._label_union import (
+    _compress,  # noqa: F401  (imported from here by pixlearn.morphology._plateaus)
+    _merge_trees,
+    _sweep_roots,
+)
 
 __all__ = ["label", "remove_small_objects"]
 
@@ -137,15 +147,6 @@ def _label_torch(image: Tensor, connectivity: int, background: int) -> tuple[Ten
     return out.reshape(bsz, h, w), counts
 
 
-def _compress(parent: np.ndarray, active: np.ndarray) -> None:
-    """Pointer jumping in place until every node of ``active`` points at its root."""
-    while active.size:
-        p = parent[active]
-        grand = parent[p]
-        parent[active] = grand
-        active = active[grand != p]  # a node whose grandparent is its parent is done
-
-
 def _new_pairs(link: np.ndarray, start_low: np.ndarray, start_up: np.ndarray) -> np.ndarray:
     """Indices ``q`` of the links that join a new pair of runs (not the pair linked at q - 1)."""
     new = link.copy()
@@ -154,17 +155,17 @@ def _new_pairs(link: np.ndarray, start_low: np.ndarray, start_up: np.ndarray) ->
 
 
 def _label_numpy(image: np.ndarray, connectivity: int, background: int) -> tuple[Tensor, Tensor]:
-    """Label ``(B, H, W)`` on the CPU; return int64 labels and the count per image ``(B,)``."""
+    """Label an integer image ``(B, H, W)`` on the CPU by row runs (values compared).
+
+    Returns int64 labels and the count per image ``(B,)``.
+    """
     bsz, h, w = image.shape
     n = image.size
     val = image.reshape(-1)  # (P,) flat pixels, P = B * H * W
-    # one foreground value (a mask): runs and links need no comparison of values
-    binary = image.dtype == np.bool_ and background in (0, 1)
-    fg = val if binary and background == 0 else val != background  # (P,)
+    fg = val != background  # (P,)
     # pixel q and q + 1 in one run: both foreground, one value, same row
     joined = fg[1:] & fg[:-1]  # (P - 1,)
-    if not binary:
-        joined &= val[1:] == val[:-1]
+    joined &= val[1:] == val[:-1]
     joined[w - 1 :: w] = False  # q is the last pixel of a row
     start = fg.copy()  # (P,) first pixel of each run
     start[1:] &= ~joined
@@ -184,8 +185,7 @@ def _label_numpy(image: np.ndarray, connectivity: int, background: int) -> tuple
 
     # straight links: index q pairs the lower pixel q + W with the upper pixel q
     link = fg[w:] & fg[:-w]  # (P - W,)
-    if not binary:
-        link &= val[w:] == val[:-w]
+    link &= val[w:] == val[:-w]
     if top is not None:
         link &= ~top[w:]
     a, b = runs(_new_pairs(link, start[w:], start[:-w]), w)  # (E,) a below, b above
@@ -200,9 +200,8 @@ def _label_numpy(image: np.ndarray, connectivity: int, background: int) -> tuple
         end[:-1] &= ~joined
         right = end[w - 1 :] & start[: n - w + 1]  # lower q + W - 1, upper q (up-right)
         left = start[w + 1 :] & end[: n - w - 1]  # lower q + W + 1, upper q (up-left)
-        if not binary:
-            right &= val[w - 1 :] == val[: n - w + 1]
-            left &= val[w + 1 :] == val[: n - w - 1]
+        right &= val[w - 1 :] == val[: n - w + 1]
+        left &= val[w + 1 :] == val[: n - w - 1]
         right[::w] = False  # the lower pixel is in the last column
         left[w - 1 :: w] = False  # the lower pixel is in the first column
         if top is not None:
@@ -217,30 +216,10 @@ def _label_numpy(image: np.ndarray, connectivity: int, background: int) -> tuple
         a, b = np.concatenate([a, ar, al]), np.concatenate([b, br, bl])
     else:
         parent[a[head]] = b[head]
-    _compress(parent, np.flatnonzero(parent != np.arange(n_runs)))
-    # step 2: links between different trees merge them; hook the larger root onto the
-    # smaller until nothing changes, on the small graph of the roots involved
-    u, v = parent[a], parent[b]
-    live = u != v
-    if live.any():
-        u, v = u[live], v[live]
-        touched = np.zeros(n_runs, dtype=bool)
-        touched[u] = touched[v] = True
-        nodes = np.flatnonzero(touched)  # (N,) sorted, so the order of roots is kept
-        compact = np.empty(n_runs, dtype=np.intp)
-        compact[nodes] = np.arange(nodes.size)
-        su, sv = compact[u], compact[v]  # (M,) edges between compact root ids
-        p = np.arange(nodes.size)
-        while su.size:
-            pu, pv = p[su], p[sv]
-            live = pu != pv
-            su, sv, pu, pv = su[live], sv[live], pu[live], pv[live]
-            # hook: p[max root] = min over the roots it is joined to
-            np.minimum.at(p, np.maximum(pu, pv), np.minimum(pu, pv))
-            _compress(p, np.flatnonzero(p != np.arange(p.size)))
-        root = np.arange(n_runs)
-        root[nodes] = nodes[p]
-        parent = root[parent]
+    # parents lie on the row above: resolve the forest row by row
+    _sweep_roots(parent, [0, *run_of.reshape(bsz * h, w)[:, -1].tolist()])
+    # step 2: links between different trees merge them (smallest root wins)
+    parent = _merge_trees(parent[a], parent[b], n_runs)[parent]
     # numbering: roots 1..n in run order (raster order of first pixels), per image
     is_root = parent == np.arange(n_runs)  # (R,)
     lab = np.zeros(n_runs + 1, dtype=np.int64)  # (R + 1,) label of each run, 0: background
@@ -268,7 +247,11 @@ def _label_numpy(image: np.ndarray, connectivity: int, background: int) -> tuple
 def _label(image: Tensor, connectivity: int, background: int) -> tuple[Tensor, Tensor]:
     """Label ``(B, H, W)``; return int64 labels and the component count per image ``(B,)``."""
     if image.device.type == "cpu" and image.numel():
-        return _label_numpy(image.contiguous().numpy(), connectivity, background)
+        arr = image.contiguous().numpy()
+        if arr.dtype == np.bool_ and background in (0, 1):
+            # a mask: strips of two rows (fewer nodes than row runs)
+            return _label_mask(arr if background == 0 else ~arr, connectivity)
+        return _label_numpy(arr, connectivity, background)
     return _label_torch(image, connectivity, background)
 
 
