@@ -283,7 +283,7 @@ class ViolaJones:
             scale_factor: ratio between pyramid levels, > 1 (OpenCV's default is 1.1; the
                 bundled cascade, trained on 25x25 patches of only 80 faces, fires at fewer
                 positions per face, and at 1.1 it also groups more chance windows on
-                astronaut: 6 false detections there against 1 at 1.25).
+                astronaut: 6 false detections there against 1 at 1.25; see the notes).
             step: window stride in pixels of each level.
             min_neighbors: a detection is a group of more than this many similar raw windows
                 (OpenCV's ``minNeighbors``; 0 returns the raw windows).
@@ -294,6 +294,12 @@ class ViolaJones:
             ``(boxes, scores)``: ``(M, 4)`` float ``xyxy`` boxes in image pixels and ``(M,)``
             scores (the number of raw windows in the group plus their mean margin), sorted by
             decreasing score.
+
+        Notes:
+            Defaults checked without the test images (``train_face_cascade.py --validate``:
+            LFW val faces pasted into training photos, scanned by a cascade that never saw
+            either): no setting of the grid had zero false detections, and the fewest needed
+            ``min_neighbors >= 11``, more raw windows than a real face gets here (4-6).
 
         Example:
             >>> vj = ViolaJones.pretrained()
