@@ -5,7 +5,7 @@ import torch
 
 from pixlearn._core.errors import DataFormatError
 from pixlearn.data import load_dataset, sample
-from pixlearn.features import ViolaJones
+from pixlearn.features import ViolaJones, _vj_scan
 from pixlearn.features.viola_jones_train import (
     augment_faces,
     group_windows,
@@ -133,6 +133,23 @@ def test_scan_equals_the_patch_classifier(small):
     ny, nx = wins.shape[:2]
     d = vj.decision_function(wins.reshape(-1, 25, 25))
     ys, xs = torch.meshgrid(torch.arange(ny) * 3, torch.arange(nx) * 3, indexing="ij")
+    ref = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1)[d >= 0]
+    assert torch.equal(boxes[:, :2].long(), ref)
+    assert torch.allclose(margin, d[d >= 0], atol=1e-6)
+
+
+@pytest.mark.parametrize("dense_fraction", [0.0, 0.4, 2.0])
+def test_dense_and_sparse_scans_agree(small, monkeypatch, dense_fraction):
+    """Every stage on strided views (0.0), the first only (0.4), or all by gathers (2.0)."""
+    vj, photos = small
+    level = photos[1][:70, :95].double()
+    wins = level.unfold(0, 25, 2).unfold(1, 25, 2)  # (ny, nx, 25, 25)
+    d = vj.decision_function(wins.reshape(-1, 25, 25))
+    monkeypatch.setattr(_vj_scan, "_DENSE_FRACTION", dense_fraction)
+    boxes, margin = vj._scan(level, 2)
+    ys, xs = torch.meshgrid(
+        torch.arange(wins.shape[0]) * 2, torch.arange(wins.shape[1]) * 2, indexing="ij"
+    )
     ref = torch.stack([xs.reshape(-1), ys.reshape(-1)], -1)[d >= 0]
     assert torch.equal(boxes[:, :2].long(), ref)
     assert torch.allclose(margin, d[d >= 0], atol=1e-6)

@@ -17,17 +17,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
 from pixlearn._core.check import check_int, check_range, pair
 from pixlearn._core.errors import DataFormatError, ShapeError, ValueRangeError
+from pixlearn.features._vj_scan import scan_level, signed_area, stage_lookups, stage_margin
 from pixlearn.features.haar import _corner_table
 from pixlearn.features.hog_detector import _grey
 from pixlearn.features.integral import integral_image
 from pixlearn.features.viola_jones_train import (
     augment_faces,
-    compact_corners,
     fit_cascade,
     group_windows,
     patches_of_window,
@@ -37,6 +38,11 @@ from pixlearn.transform import resize
 __all__ = ["ViolaJones"]
 
 _EPS_STD = 1e-3  # floor of a window's standard deviation (flat windows)
+
+
+def _as_numpy(level: Tensor) -> np.ndarray:
+    """A pyramid level as a float64 NumPy array on the CPU (the scan's input)."""
+    return level.detach().to("cpu", torch.float64).numpy()
 
 
 class ViolaJones:
@@ -116,12 +122,6 @@ class ViolaJones:
         self.history: list[dict[str, float]] = []
 
     # ------------------------------------------------------------------ features
-    def _signed_area(self, coords: Tensor) -> Tensor:
-        """``sum_k sign_k |R_k|`` per feature, the response to a constant window of value 1."""
-        x1, y1, x2, y2 = coords.to(torch.float64).unbind(-1)  # (F, 4)
-        sign = torch.tensor([-1.0, 1.0, -1.0, 1.0], dtype=torch.float64)
-        return ((x2 - x1) * (y2 - y1) * sign).sum(-1)  # (F,)
-
     def _normalised_features(self, patches: Tensor, coords: Tensor) -> Tensor:
         """Features of variance-normalised patches ``(N, h, w)``: ``(N, F)`` float32."""
         w = self.window[1]
@@ -139,7 +139,7 @@ class ViolaJones:
         ).coalesce()
         raw = torch.sparse.mm(mat, ii.T).T  # (N, F)
         # f((I - m) / s) = (f(I) - m * A_f) / s with A_f the signed area of the feature
-        out = (raw - mean[:, None] * self._signed_area(coords)[None]) / std[:, None]
+        out = (raw - mean[:, None] * signed_area(coords)[None]) / std[:, None]
         return out.to(torch.float32)
 
     def fit(
@@ -236,13 +236,8 @@ class ViolaJones:
         margin = torch.full((x.shape[0],), math.inf, dtype=torch.float64)
         for st in self.stages:
             f = self._normalised_features(x, st["coords"]).to(torch.float64)  # (N, k)
-            margin = torch.minimum(margin, self._stage_margin(f, st))
+            margin = torch.minimum(margin, stage_margin(f, st))
         return margin
-
-    @staticmethod
-    def _stage_margin(f: Tensor, st: dict[str, Any]) -> Tensor:
-        h = (st["polarity"] * f < st["polarity"] * st["threshold"]).to(torch.float64)  # (N, k)
-        return (h @ st["alpha"] - st["stage_threshold"]) / st["alpha"].sum()
 
     def predict(self, patches: Tensor) -> Tensor:
         """``(N,)`` bool: True where the whole cascade accepts the patch (a face)."""
@@ -252,7 +247,7 @@ class ViolaJones:
         """``(N,)`` bool: the last stage alone accepts the patch (training bookkeeping)."""
         st = self.stages[-1]
         f = self._normalised_features(patches, st["coords"]).to(torch.float64)  # (N, k)
-        return self._stage_margin(f, st) >= 0
+        return stage_margin(f, st) >= 0
 
     def _levels(
         self, image: Tensor, scale_factor: float, *, start: float = 1.0
@@ -318,47 +313,22 @@ class ViolaJones:
         step = check_int(step, "step", min_value=1)
         min_neighbors = check_int(min_neighbors, "min_neighbors", min_value=0)
         check_range(eps, "eps", 0, None)
+        lookups = stage_lookups(self.stages)
         boxes, scores = [], []
         for level, _ in self._levels(img, scale_factor):
-            b, s = self._scan(level, step)
+            b, s = scan_level(_as_numpy(level), self.window, step, lookups, _EPS_STD)
             sy, sx = img.shape[0] / level.shape[0], img.shape[1] / level.shape[1]
-            boxes.append(b * torch.tensor([sx, sy, sx, sy], dtype=torch.float64))
-            scores.append(s)
+            boxes.append(torch.from_numpy(b * np.array([sx, sy, sx, sy])))  # input pixels
+            scores.append(torch.from_numpy(s))
         gb, gs = group_windows(torch.cat(boxes), torch.cat(scores), min_neighbors, eps=eps)
         order = gs.argsort(descending=True)
         return gb[order].to(img.dtype), gs[order].to(img.dtype)
 
     def _scan(self, level: Tensor, step: int) -> tuple[Tensor, Tensor]:
         """Raw windows accepted by the cascade on one level: boxes ``(P, 4)`` and margins."""
-        h, w = self.window
-        lv = level.to(torch.float64)
-        stride = lv.shape[1] + 1
-        ii = integral_image(lv).reshape(-1)  # ((H+1)(W+1),)
-        ii2 = integral_image(lv * lv).reshape(-1)
-        ys = torch.arange(0, lv.shape[0] - h + 1, step)
-        xs = torch.arange(0, lv.shape[1] - w + 1, step)
-        yy, xx = torch.meshgrid(ys, xs, indexing="ij")
-        yy, xx = yy.reshape(-1), xx.reshape(-1)  # (P,)
-        base = yy * stride + xx  # table index of each window's top-left corner
-        corners = torch.stack([base + h * stride + w, base + w, base + h * stride, base], -1)
-        sgn = torch.tensor([1.0, -1.0, -1.0, 1.0], dtype=torch.float64)
-        # window mean and std from the two tables: var = E[I^2] - E[I]^2
-        mean = (ii[corners] * sgn).sum(-1) / (h * w)
-        var = (ii2[corners] * sgn).sum(-1) / (h * w) - mean**2
-        std = var.clamp_min(0).sqrt().clamp_min(_EPS_STD)
-        margin = torch.full_like(mean, math.inf)
-        for st in self.stages:
-            offsets, coef = compact_corners(st["coords"], stride)  # (k, n) each, n <= 9
-            k, n = offsets.shape
-            vals = ii[base[:, None] + offsets.reshape(1, -1)].view(-1, k, n)  # (P, k, n)
-            raw = (vals * coef).sum(-1)  # (P, k)
-            f = (raw - mean[:, None] * self._signed_area(st["coords"])) / std[:, None]
-            m = self._stage_margin(f.to(torch.float32).to(torch.float64), st)
-            ok = m >= 0
-            base, mean, std = base[ok], mean[ok], std[ok]
-            yy, xx, margin = yy[ok], xx[ok], torch.minimum(margin[ok], m[ok])
-        boxes = torch.stack([xx, yy, xx + w, yy + h], -1).to(torch.float64)  # (P, 4)
-        return boxes, margin
+        lookups = stage_lookups(self.stages)
+        boxes, margin = scan_level(_as_numpy(level), self.window, step, lookups, _EPS_STD)
+        return torch.from_numpy(boxes), torch.from_numpy(margin)
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | Path) -> None:
