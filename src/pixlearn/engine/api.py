@@ -37,6 +37,7 @@ from pixlearn.engine.runs import (
     make_run_dir,
     model_state,
     read_args,
+    recover_file,
     resolve_weights,
     write_args,
 )
@@ -147,6 +148,7 @@ def _resume(cls: type[Task], overrides: Mapping[str, Any], config: Any) -> tuple
     else:
         p = Path(spec)
         run_dir = p.parent.parent if p.is_file() else p
+    recover_file(run_dir / "weights" / "last.pt")  # a crash between removal and rename
     if not (run_dir / "weights" / "last.pt").is_file():
         raise FileNotFoundError(f"resume: no weights/last.pt in {run_dir}")
     saved = read_args(run_dir)
@@ -205,8 +207,6 @@ def train(
     Returns:
         A :class:`RunResult` with the run folder, the best weights' test metrics and the model.
     """
-    from lightning.pytorch.callbacks import EarlyStopping
-
     from pixlearn.engine.trainer import RunWriter, build_trainer
 
     cls = get_task(task)
@@ -237,9 +237,7 @@ def train(
     if cfg.compile:
         model.compile()
     module = _EngineModule(t, model, meta, model_args, train_ds=train_ds, val_ds=val_ds)
-    callbacks: list[Any] = [RunWriter(run_dir, cls.monitor, cls.monitor_mode)]
-    if cfg.patience:
-        callbacks.append(EarlyStopping(cls.monitor, patience=cfg.patience, mode=cls.monitor_mode))
+    callbacks: list[Any] = [RunWriter(run_dir, cls.monitor, cls.monitor_mode, cfg.patience)]
     trainer = build_trainer(cfg, run_dir, callbacks=callbacks, progress=progress)
     torch.manual_seed(cfg.seed)
     trainer.fit(module, ckpt_path=ckpt_path)
@@ -270,6 +268,7 @@ class _EngineModule(TaskModule):
     def __init__(self, *args: Any, train_ds: Any, val_ds: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.train_ds, self.val_ds = train_ds, val_ds
+        self._val_loader: Any = None
 
     def _loader(self, ds: Any, train: bool) -> Any:
         from pixlearn.engine.trainer import make_loader
@@ -287,8 +286,10 @@ class _EngineModule(TaskModule):
     def train_dataloader(self) -> Any:
         return self._loader(self.train_ds, True)
 
-    def val_dataloader(self) -> Any:
-        return self._loader(self.val_ds, False)
+    def validation_loader(self) -> Any:
+        if self._val_loader is None:  # built once: its sampler's order never changes
+            self._val_loader = self._loader(self.val_ds, False)
+        return self._val_loader
 
     def configure_optimizers(self) -> Any:
         world, n = self.trainer.world_size, len(self.train_ds)

@@ -72,8 +72,14 @@ class Task:
         """Losses of a training batch; the key ``loss`` is minimised."""
         raise NotImplementedError
 
-    def metric_state(self, meta: dict[str, Any], device: torch.device) -> dict[str, Tensor]:
-        """Fresh sums a validation epoch accumulates (summed over processes before use)."""
+    def metric_state(
+        self, meta: dict[str, Any], device: torch.device, *, keep_examples: bool = True
+    ) -> dict[str, Tensor]:
+        """Fresh sums a validation epoch accumulates (summed over processes before use).
+
+        ``keep_examples``: also keep the examples :meth:`plots` shows (e.g. misclassified
+        images); the validation passes during training do without them.
+        """
         raise NotImplementedError
 
     def update_metrics(self, state: dict[str, Tensor], module: Any, batch: Any) -> Any:

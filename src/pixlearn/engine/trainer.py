@@ -5,11 +5,15 @@ drawn from ``seed + e`` (:class:`EpochSampler`), the same for 1 or N processes, 
 sees exactly the batches an uninterrupted one sees; ``last.pt`` holds model, optimiser,
 scheduler, loop counters and RNG state.
 
-Throughput is kept close to a hand-written loop by removing what costs time at every step without
-changing what is computed: a data set held in memory is read a batch at a time by one gather
-(:class:`TensorBatches`) instead of one ``__getitem__`` per item and a collate; the TensorBoard
-files are flushed every few seconds instead of after every logged step; the step losses are
-summed on the device (no host sync) and logged every ``log_every_n_steps`` steps.
+Throughput is kept close to a hand-written loop by removing what costs time at every step or
+epoch without changing what is computed: a data set held in memory is read a batch at a time by
+one gather (:class:`TensorBatches`) instead of one ``__getitem__`` per item and a collate; the
+optimiser step is written out in ``training_step`` (manual optimisation, no closure); the
+validation pass is a plain loop at the end of the epoch instead of Lightning's validation loop;
+metrics go straight to the loggers instead of through ``self.log``; the TensorBoard files are
+flushed every few seconds; checkpoints and ``results.csv`` are written as new files or appended
+to (:func:`~pixlearn.engine.runs.replace_file`) rather than overwritten; the step losses are
+summed on the device (no host sync).
 """
 
 from __future__ import annotations
@@ -23,14 +27,19 @@ from typing import Any
 
 import lightning.pytorch as L
 import torch
-from lightning.pytorch.callbacks import Callback, RichProgressBar
-from lightning.pytorch.loggers import TensorBoardLogger
+from lightning.pytorch.callbacks import Callback
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
-from pixlearn._core.errors import ValueRangeError
+from pixlearn.engine._lightning import _FreshFileIO, _RichBar, _TensorBoard
 from pixlearn.engine.config import RunConfig, parse_devices
-from pixlearn.engine.runs import plot_results, save_weights, weights_metadata, write_results
+from pixlearn.engine.runs import (
+    append_results,
+    plot_results,
+    save_weights,
+    weights_metadata,
+    write_results,
+)
 
 __all__ = [
     "EpochSampler",
@@ -229,26 +238,31 @@ def make_loader(
 
 
 class RunWriter(Callback):
-    """Writes ``results.csv``/``.png``, ``weights/last.pt`` and ``weights/best.pt`` every epoch.
+    """Writes ``results.csv``/``.png``, ``weights/last.pt`` and ``weights/best.pt`` every epoch,
+    and stops the run after ``patience`` epochs without improvement.
 
     Args:
         run_dir: the run folder.
         monitor: metric selecting ``best.pt``; ``mode`` ``"max"`` or ``"min"``.
+        patience: stop when ``monitor`` has not improved for this many epochs (0: never).
     """
 
-    def __init__(self, run_dir: Path, monitor: str, mode: str) -> None:
-        self.run_dir, self.monitor, self.mode = run_dir, monitor, mode
+    def __init__(self, run_dir: Path, monitor: str, mode: str, patience: int = 0) -> None:
+        self.run_dir, self.monitor, self.mode, self.patience = run_dir, monitor, mode, patience
         self.rows: list[dict[str, float]] = []
         self.best: float | None = None
+        self.wait = 0  # epochs since the last improvement
+        self._header: list[str] | None = None  # the header results.csv was written with
         self._t0 = time.perf_counter()
         kill = os.environ.get(KILL_ENV)
         self.kill_after = int(kill) if kill else 0
 
     def state_dict(self) -> dict[str, Any]:
-        return {"rows": self.rows, "best": self.best}
+        return {"rows": self.rows, "best": self.best, "wait": self.wait}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.rows, self.best = list(state["rows"]), state["best"]
+        self.wait = int(state.get("wait", 0))
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: Any) -> None:
         self._t0 = time.perf_counter()
@@ -258,12 +272,14 @@ class RunWriter(Callback):
             os.kill(os.getpid(), signal.SIGKILL)  # the resume test: die like a crashed job
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: Any) -> None:
+        pl_module.validate_epoch()  # the epoch's validation metrics, into pl_module.epoch_metrics
         total, n = pl_module._train_loss  # a float64 tensor on the device, and a count
         mean = torch.as_tensor(total, dtype=torch.float64, device=pl_module.device) / max(n, 1)
         # every process trains on its own share: average the per-process means
         mean = trainer.strategy.reduce(mean, reduce_op="mean")
         metrics = {"train/loss": float(mean), **pl_module.epoch_metrics}
         metrics["lr"] = float(trainer.optimizers[0].param_groups[0]["lr"])
+        pl_module.log_metrics({"train/epoch_loss": metrics["train/loss"], "lr": metrics["lr"]})
         row = {"epoch": float(trainer.current_epoch), **metrics}
         row["time"] = time.perf_counter() - self._t0
         self.rows.append(row)
@@ -272,13 +288,22 @@ class RunWriter(Callback):
             self.best is None or (value > self.best if self.mode == "max" else value < self.best)
         )
         if improved:
-            self.best = value
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
+        # the monitor is reduced over the processes, so every process decides the same
+        if self.patience and self.wait >= self.patience:
+            trainer.should_stop = True
         weights = self.run_dir / "weights"
         # every process takes part in saving (a collective under DDP); rank 0 writes
         trainer.save_checkpoint(weights / "last.pt", weights_only=False)
         row["time"] = time.perf_counter() - self._t0  # the whole epoch: steps, validation, saving
         if trainer.is_global_zero:
-            write_results(self.run_dir / "results.csv", self.rows)
+            path = self.run_dir / "results.csv"
+            # one appended line per epoch; the whole file when it is new to this process (a
+            # resumed run rewrites what the checkpoint knows) or a new column appears
+            if self._header is None or not append_results(path, row, self._header):
+                self._header = write_results(path, self.rows)
             if improved:
                 meta = weights_metadata(
                     task=pl_module.task.name,
@@ -294,53 +319,6 @@ class RunWriter(Callback):
         # the curves once at the end (a plot per epoch would cost more than a small epoch)
         if trainer.is_global_zero and self.rows:
             plot_results(self.rows, self.run_dir / "results.png")
-
-
-class _TensorBoard(TensorBoardLogger):
-    """Lightning's TensorBoard logger, writing its files every ``every`` seconds and at the end.
-
-    Lightning calls ``save`` after every logged step; the stock logger then flushes the event
-    file and looks for its ``hparams.yaml`` on disk, a few milliseconds each time. The events
-    stay in the writer's queue until the next save here (at the latest at ``finalize``).
-    """
-
-    def __init__(self, *args: Any, every: float = 5.0, **kwargs: Any) -> None:
-        if not every >= 0:
-            raise ValueRangeError(f"every must be >= 0 seconds, got {every}")
-        super().__init__(*args, **kwargs)
-        self.every, self._saved = every, time.monotonic()
-
-    def save(self) -> None:
-        if time.monotonic() - self._saved >= self.every:
-            super().save()
-            self._saved = time.monotonic()
-
-    def finalize(self, status: str) -> None:
-        self._saved = -float("inf")  # the last save always writes
-        super().finalize(status)
-
-
-class _RichBar(RichProgressBar):
-    """Lightning's rich progress bar, redrawn at most every ``every`` seconds (and at the last
-    step of an epoch).
-
-    The stock bar updates its task, gathers the logged metrics and redraws after every batch,
-    about a tenth of a millisecond of Python per step; the screen itself refreshes at 10 Hz.
-    """
-
-    def __init__(self, every: float = 0.1, **kwargs: Any) -> None:
-        if not every >= 0:
-            raise ValueRangeError(f"every must be >= 0 seconds, got {every}")
-        super().__init__(**kwargs)
-        self.every, self._drawn = every, -float("inf")
-
-    def on_train_batch_end(
-        self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
-    ) -> None:
-        now = time.monotonic()
-        if now - self._drawn >= self.every or batch_idx + 1 >= trainer.num_training_batches:
-            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
-            self._drawn = now
 
 
 def build_trainer(
@@ -387,4 +365,5 @@ def build_trainer(
         use_distributed_sampler=False,
         log_every_n_steps=10,
         default_root_dir=str(run_dir),
+        plugins=[_FreshFileIO()],
     )

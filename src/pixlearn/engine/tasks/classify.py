@@ -128,6 +128,7 @@ class ClassifyTask(Task):
     def __init__(self, cfg: RunConfig) -> None:
         super().__init__(cfg)
         self.wrong: list[tuple[Tensor, int, int]] = []
+        self._keep = True
 
     # data and model ----------------------------------------------------------------------------
     def build_data(self, split: str) -> Dataset:
@@ -215,9 +216,12 @@ class ClassifyTask(Task):
         loss = F.cross_entropy(logits, labels, label_smoothing=self.cfg.label_smoothing)
         return {"loss": loss}
 
-    def metric_state(self, meta: dict[str, Any], device: torch.device) -> dict[str, Tensor]:
+    def metric_state(
+        self, meta: dict[str, Any], device: torch.device, *, keep_examples: bool = True
+    ) -> dict[str, Tensor]:
         k = len(meta["classes"])
         self.wrong = []
+        self._keep = keep_examples
         z = torch.zeros((), dtype=torch.float64, device=device)
         return {
             "loss_sum": z.clone(),
@@ -240,7 +244,7 @@ class ClassifyTask(Task):
         state["top5"] += hit.any(dim=1).sum()
         pred = top[:, 0]
         state["confusion"] += torch.bincount(labels * k + pred, minlength=k * k).view(k, k)
-        room = 36 - len(self.wrong)  # the misclassified grid keeps the first 36 errors
+        room = 36 - len(self.wrong) if self._keep else 0  # the grid shows the first 36 errors
         if room > 0:  # once full, no host sync for it at every batch
             for i in torch.nonzero(pred != labels).flatten().tolist()[:room]:
                 self.wrong.append((images[i].detach().cpu(), int(labels[i]), int(pred[i])))
