@@ -148,7 +148,7 @@ def test_candidates_are_the_pixels_equal_to_their_dilation():
     f = _big_plateaus(rng, (20, 25), 4, 3).astype(np.float32)[None]
     for c in (1, 2):
         footprint = ndi.generate_binary_structure(2, c)
-        cand, spoiled, _ = _candidates_numpy(f, c, maxima=True)
+        cand, spoiled = _candidates_numpy(f, c, maxima=True)
         want = f[0] == ndi.maximum_filter(f[0], footprint=footprint, mode="nearest")
         np.testing.assert_array_equal(cand[0, 1:-1, 1:-1], want)
         assert not cand[0, 0].any() and not cand[0, :, -1].any()  # pads
@@ -204,28 +204,34 @@ def test_input_requiring_grad_and_left_unchanged():
 
 @pytest.mark.parametrize("band_rows", [1, 2, 5])
 def test_bands_of_rows_give_the_same_result(monkeypatch, band_rows):
-    # images much taller than a band: the bands (and their extra rows) must join exactly
+    # images much taller than a band of candidates: the bands (and their extra rows) must
+    # join exactly
     import pixlearn.morphology._candidates as cands
-    import pixlearn.morphology._plateaus as plateaus
 
     rng = np.random.default_rng(9)
     f = np.stack([_big_plateaus(rng, (37, 29), 4, b) for b in (3, 6)]).astype(np.float32)
     width = f.shape[-1] + 2
     monkeypatch.setattr(cands, "_BAND_BYTES", band_rows * width * 4)
-    monkeypatch.setattr(plateaus, "_BAND_BYTES", band_rows * width)
     for c in (1, 2):
         for maxima in (True, False):
             fn = regional_maxima if maxima else regional_minima
             out = fn(torch.from_numpy(f), connectivity=c).numpy()
             np.testing.assert_array_equal(out, np.stack([_sk(x, c, maxima) for x in f]))
-    # the labelling step alone, for several numbers of steps (halos of steps + 1 rows)
-    mask = rng.random((2, 41, 23)) < 0.6
-    flag = mask & (rng.random((2, 41, 23)) < 0.01)
+
+
+@pytest.mark.parametrize("width", [23, 62, 63, 64, 70, 126, 127])
+def test_unflagged_any_number_of_steps(width):
+    # the labelling step alone on a batch, for several numbers of geodesic steps (none, a
+    # fixed point reached before the first check, one check, past it) and padded widths
+    # around whole words (S = width + 2 bits a row)
+    rng = np.random.default_rng(width)
+    mask = rng.random((2, 41, width)) < 0.6
+    flag = mask & (rng.random((2, 41, width)) < 0.01)
     for c in (1, 2):
         want = []
         for i in range(2):
             lab = skimage.measure.label(mask[i], connectivity=c)
             want.append(mask[i] & ~np.isin(lab, np.unique(lab[flag[i]])))
-        for steps in (0, 1, 4, 9):
+        for steps in (0, 1, 3, 4, 5, 9, 16, 200):
             out = _unflagged_numpy(_pad(mask, False), _pad(flag, False), c, steps=steps)
             np.testing.assert_array_equal(out, np.stack(want))

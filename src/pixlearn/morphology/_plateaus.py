@@ -5,11 +5,12 @@ Algorithm (vectorised, no Python loop over pixels or runs). The NumPy version wo
 padded layout of :mod:`pixlearn.morphology._candidates` (one False row/column around each
 image, flat stride ``S = W + 2``), so flat positions never need clipping to a row:
 
-0. **Pre-spreading.** A few geodesic dilations of the flags inside the mask (bool operations
-   on bands of rows, each with as many extra rows as steps, cheap) settle most pixels; what
-   is left to label is the unreached ("clean") part of the mask, and a component of it is
-   dropped iff it touches a reached pixel. When no clean pixel touches one, every clean
-   component is kept and nothing is labelled.
+0. **Pre-spreading.** Geodesic dilations of the flags inside the mask, on bits packed 64
+   to a word (:mod:`pixlearn.morphology._bits`: a step costs about a sixth of the same
+   step on bools, so up to 16 are cheap; they stop early at a fixed point), settle most
+   pixels; what is left to label is the unreached ("clean") part of the mask, and a
+   component of it is dropped iff it touches a reached pixel. When no clean pixel touches
+   one, every clean component is kept and nothing is labelled.
 1. **Runs.** Runs (maximal horizontal pieces of clean pixels) are read from the changes
    between flat neighbours, which alternate start, end (a pad separates rows); the pixel
    straight above ``q`` is ``q - S``.
@@ -36,7 +37,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from pixlearn.morphology._candidates import _BAND_BYTES, _as_bool, _buffer, _spread
+from pixlearn.morphology._bits import _WORD, _dilate, _geodesic, _pack, _positions, _unpack, _words
+from pixlearn.morphology._candidates import _buffer
 from pixlearn.segmentation.label import _compress, _label_torch
 
 __all__: list[str] = []  # private: used by morphology.extrema
@@ -81,48 +83,42 @@ def _unflagged_numpy(
     flag: np.ndarray,
     connectivity: int,
     *,
-    steps: int = 6,
-    scratch: tuple[np.ndarray, np.ndarray] | None = None,
+    steps: int = 16,
 ) -> np.ndarray:
     """The pixels of ``mask`` whose component holds no pixel of ``flag``.
 
     ``mask``, ``flag``: ``(B, H + 2, W + 2)`` bool in the padded layout of
     :mod:`pixlearn.morphology._candidates` (False on the pads), ``flag`` inside ``mask``;
-    ``mask`` is overwritten (it serves as a buffer). ``scratch``: two contiguous arrays of at
-    least as many bytes, also overwritten (allocated when None). Returns ``(B, H, W)`` bool
-    (unpadded). ``steps`` geodesic dilations of ``flag`` inside ``mask`` come first (cheap
-    bool operations, in bands of rows that stay in the cache) and leave far fewer runs to
-    label; a component of the pixels not reached is dropped iff it touches a reached one.
+    ``mask`` is overwritten (it serves as a buffer). Returns ``(B, H, W)`` bool (unpadded).
+    Up to ``steps`` geodesic dilations of ``flag`` inside ``mask`` come first (on packed
+    bits) and leave far fewer runs to label; a component of the pixels not reached is
+    dropped iff it touches a reached one. With 4-connectivity on ``camera`` enlarged 4x4
+    (2048x2048), 6 steps leave 144K runs and 16 steps 117K, and this call takes about
+    10.7 ms instead of 12.4 (a step costs 0.12 ms); images whose flags fill their
+    components within the steps need no labelling at all.
     """
     bsz, hp, stride = mask.shape
     r = connectivity - 1
-    if scratch is None:
-        scratch = (np.empty_like(mask), np.empty_like(mask))
-    clean, touch = (_as_bool(x, mask.shape) for x in scratch)  # (B, H + 2, W + 2) each
     if not flag.any():  # nothing flagged (e.g. no plateaus): every component is kept
         return mask[:, 1:-1, 1:-1].copy()
-    # in bands of rows, each with ``steps + 1`` more rows above and below: a step spreads one
-    # row, so the band's own rows come out exact, and the temporaries stay in the cache
+    # on bits packed 64 to a word: the steps, then clean (not reached) and touch (clean,
+    # next to a reached pixel)
     rows = bsz * hp
-    m2, f2 = mask.reshape(rows, stride), flag.reshape(rows, stride)
-    c2, t2 = clean.reshape(rows, stride), touch.reshape(rows, stride)
-    band = max(1, min(rows, _BAND_BYTES // stride))  # rows per band
-    halo = steps + 1
-    size = (min(rows, band + 2 * halo), stride)
-    reached, grown, row = (_buffer(k, size, np.dtype(bool)) for k in ("reach", "grow", "row"))
-    for r0 in range(0, rows, band):
-        r1 = min(r0 + band, rows)
-        lo, hi = max(0, r0 - halo), min(rows, r1 + halo)
-        rb, gb, tb, mb = reached[: hi - lo], grown[: hi - lo], row[: hi - lo], m2[lo:hi]
-        rb[...] = f2[lo:hi]  # (m, S) reached, False on the pads as mask is
-        for _ in range(steps):
-            _spread(rb, gb, tb, connectivity, np.logical_or)
-            np.logical_and(gb, mb, out=rb)
-        # clean: not reached; touch: clean, next to a reached pixel
-        np.greater(mb[r0 - lo : r1 - lo], rb[r0 - lo : r1 - lo], out=c2[r0:r1])
-        _spread(rb, gb, tb, connectivity, np.logical_or)
-        np.logical_and(gb[r0 - lo : r1 - lo], c2[r0:r1], out=t2[r0:r1])
-    if not touch.any():  # every clean component is whole: all of them are kept
+    m2 = mask.reshape(rows, stride)
+    # (rows, D) words each: the mask, the reached pixels, three of scratch (small arrays:
+    # reusing them as in ``_buffer`` measured no faster)
+    words = np.empty((5, rows, _words(stride)), dtype=_WORD)
+    mbits, reached, tmp = (
+        _pack(m2, words[0]),
+        _pack(flag.reshape(rows, stride), words[1]),
+        words[2:],
+    )
+    _geodesic(reached, mbits, steps, connectivity, tmp)
+    cbits = np.bitwise_and(mbits, np.invert(reached, out=tmp[0]), out=mbits)  # clean
+    _dilate(reached, tmp[0], tmp[1], connectivity)
+    tbits = np.bitwise_and(tmp[0], cbits, out=reached)  # touch
+    clean = _unpack(cbits, stride).reshape(mask.shape)  # (B, H + 2, W + 2)
+    if not tbits.any():  # every clean component is whole: all of them are kept
         return clean[:, 1:-1, 1:-1].copy()
     # runs [s, e]: a pad always separates two runs of different rows or images, so the
     # changes between neighbours along the flat array alternate: a start, then an end
@@ -139,7 +135,7 @@ def _unflagged_numpy(
     np.cumsum(change, dtype=before.dtype, out=before[1:])
     # the run of each touching pixel is flagged
     run_flag = np.zeros(s.size, dtype=bool)  # (R,)
-    run_flag[before[np.flatnonzero(touch)] >> 1] = True
+    run_flag[before[_positions(tbits, stride)] >> 1] = True
     # links with the row above: the runs meeting [s - S - r, e - S + r] (r = 0: 4-,
     # 1: 8-connectivity) are first..last; that window lies in the row above (pads are never
     # in a run), which holds no run for the first row of an image (a pad row)
@@ -166,9 +162,9 @@ def _unflagged_numpy(
     # the dropped runs off the clean pixels (which hold all runs); then cut the pads off
     length = e - s + 1  # (R,)
     if int(length[keep].sum()) <= int(length.sum()) // 2:
-        touch[...] = False
-        _paint(touch.reshape(-1), s[keep], length[keep], True)
-        return touch[:, 1:-1, 1:-1].copy()
+        mask[...] = False  # free since the counts
+        _paint(mask.reshape(-1), s[keep], length[keep], True)
+        return mask[:, 1:-1, 1:-1].copy()
     _paint(flat, s[~keep], length[~keep], False)
     return clean[:, 1:-1, 1:-1].copy()
 

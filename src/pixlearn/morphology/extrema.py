@@ -3,7 +3,6 @@ versions (h-extrema, by reconstruction)."""
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 
@@ -77,10 +76,10 @@ def _regional(image: Tensor, connectivity: int, *, maxima: bool) -> Tensor:
         # NumPy on the tensor's memory, in a padded layout (contiguous ufunc calls): the
         # candidates and spoiled pixels as below, then the components holding no spoiled one
         f = flat.detach().contiguous().numpy()
-        cand, spoiled, scratch = _candidates_numpy(f, c, maxima=maxima)
+        cand, spoiled = _candidates_numpy(f, c, maxima=maxima)
         # a constant image has no extremum (no outer boundary): all pixels are candidates
-        constant = np.count_nonzero(cand.reshape(cand.shape[0], -1), axis=1) == H * W  # (B,)
-        out = _unflagged_numpy(cand, spoiled, c, scratch=scratch)  # (B, H, W)
+        constant = cand[:, 1:-1, 1:-1].all(axis=(1, 2))  # (B,)
+        out = _unflagged_numpy(cand, spoiled, c)  # (B, H, W)
         out[constant] = False
         return torch.from_numpy(out).reshape(x.shape)
     # candidates: no strictly better neighbour (dilation == f for maxima)
