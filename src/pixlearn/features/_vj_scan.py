@@ -33,6 +33,8 @@ __all__: list[str] = []  # private: used by features.viola_jones
 
 #: evaluate every window (strided views) while more than this fraction of them is alive
 _DENSE_FRACTION = 0.4
+#: windows per band of grid rows (see :func:`scan_level`)
+_BAND = 16384
 
 
 def signed_area(coords: Tensor) -> Tensor:
@@ -67,6 +69,11 @@ class _Lookups:
         for jj, f, c in zip(j.tolist(), feat[used].tolist(), coef[used].tolist(), strict=True):
             self.uses[jj].append((f, c))
         self.k = coords.shape[0]
+        # the same as a (k, u) matrix, for many windows at once: raw = C^T ii[offsets]
+        mat = torch.zeros(self.k, uniq.numel(), dtype=torch.float64)
+        mat[feat[used], j] = coef[used]
+        self.mat = mat.numpy()
+        self.dy_arr, self.dx_arr = (uniq // width).numpy(), (uniq % width).numpy()  # (u,)
         self.area = signed_area(coords).numpy()[:, None]  # (k, 1)
         self.polarity = st["polarity"].numpy()[:, None]  # (k, 1)
         self.bound = (st["polarity"] * st["threshold"]).numpy()[:, None]  # (k, 1)
@@ -110,6 +117,9 @@ def scan_level(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Windows of one grey level ``(H, W)`` (float64) that every stage accepts.
 
+    The window grid is scanned in bands of rows of about :data:`_BAND` windows, so every
+    temporary stays small (cache-sized, and reused by the allocator instead of fresh pages).
+
     Args:
         level: the pyramid level, ``(H, W)`` float64, at least the window.
         window: ``(h, w)``; step: the stride in pixels; lookups: from :func:`stage_lookups`;
@@ -120,13 +130,41 @@ def scan_level(
         smallest stage margin of each window).
     """
     h, w = window
-    stride = level.shape[1] + 1
     ii, ii2 = _integral(level), _integral(level * level)  # (H + 1, W + 1)
     ny, nx = (level.shape[0] - h) // step + 1, (level.shape[1] - w) // step + 1
+    rows = max(1, _BAND // nx)  # grid rows per band
+    found = [
+        _scan_band(ii, ii2, r0, min(rows, ny - r0), nx, window, step, lookups, eps_std)
+        for r0 in range(0, ny, rows)
+    ]
+    yy = np.concatenate([f[0] for f in found])  # (P,) level pixels
+    xx = np.concatenate([f[1] for f in found])
+    margin = np.concatenate([f[2] for f in found])
+    boxes = np.stack([xx, yy, xx + w, yy + h], -1).astype(np.float64)  # (P, 4)
+    return boxes, margin
+
+
+def _scan_band(
+    ii: np.ndarray,
+    ii2: np.ndarray,
+    r0: int,
+    ny: int,
+    nx: int,
+    window: tuple[int, int],
+    step: int,
+    lookups: list[_Lookups],
+    eps_std: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The accepted windows of grid rows ``r0 .. r0 + ny - 1``: their ``y``, ``x`` (level
+    pixels) and margins, in grid order."""
+    h, w = window
+    stride = ii.shape[1]
+    top = r0 * step  # table row of the band's first window corner
 
     def grid(table: np.ndarray, dy: int, dx: int) -> np.ndarray:
         """``table[y + dy, x + dx]`` for every window corner ``(y, x)``: a ``(ny, nx)`` view."""
-        return table[dy : dy + step * (ny - 1) + 1 : step, dx : dx + step * (nx - 1) + 1 : step]
+        y0 = top + dy
+        return table[y0 : y0 + step * (ny - 1) + 1 : step, dx : dx + step * (nx - 1) + 1 : step]
 
     def box_sum(table: np.ndarray) -> np.ndarray:
         """Sum of the table's image over every window: four corners, ``D - B - C + A``."""
@@ -151,16 +189,15 @@ def scan_level(
     # sparse phase: gather the table entries of the surviving windows only
     idx = np.flatnonzero(alive)  # (P,) windows in grid order
     margin, mean, std = margin[idx], mean[idx], std[idx]
-    yy, xx = idx // nx * step, idx % nx * step  # (P,) level pixels
+    yy, xx = top + idx // nx * step, idx % nx * step  # (P,) level pixels
     flat = ii.reshape(-1)
     base = yy * stride + xx  # (P,) table index of each window's top-left corner
     for lk in todo:
-        raw = np.zeros((lk.k, base.size))  # (k, P)
-        for dy, dx, uses in zip(lk.dy, lk.dx, lk.uses, strict=True):
-            _accumulate(raw, uses, flat[base + (dy * stride + dx)])
-        m = lk.margin(raw, mean, std)  # (P,)
+        vals = flat[(lk.dy_arr * stride + lk.dx_arr)[:, None] + base[None, :]]  # (u, P)
+        # raw = C^T vals without BLAS: its thread pool, woken for every small product,
+        # stalls badly when the cores are busy (and the bands make many small products)
+        m = lk.margin(np.einsum("ku,up->kp", lk.mat, vals), mean, std)  # (P,)
         ok = m >= 0
         base, mean, std = base[ok], mean[ok], std[ok]
         yy, xx, margin = yy[ok], xx[ok], np.minimum(margin[ok], m[ok])
-    boxes = np.stack([xx, yy, xx + w, yy + h], -1).astype(np.float64)  # (P, 4)
-    return boxes, margin
+    return yy, xx, margin
