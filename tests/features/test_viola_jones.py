@@ -138,14 +138,18 @@ def test_scan_equals_the_patch_classifier(small):
     assert torch.allclose(margin, d[d >= 0], atol=1e-6)
 
 
-@pytest.mark.parametrize("dense_fraction", [0.0, 0.4, 2.0])
-def test_dense_and_sparse_scans_agree(small, monkeypatch, dense_fraction):
-    """Every stage on strided views (0.0), the first only (0.4), or all by gathers (2.0)."""
+@pytest.mark.parametrize(
+    ("dense_fraction", "band"), [(0.0, 10**6), (0.4, 10**6), (2.0, 10**6), (0.4, 1), (0.0, 80)]
+)
+def test_dense_and_sparse_scans_agree(small, monkeypatch, dense_fraction, band):
+    """Every stage on strided views (0.0), the first only (0.4), or all by gathers (2.0); the
+    grid (23 x 36 windows) in one band, in bands of one row (band 1) or of two (band 80)."""
     vj, photos = small
     level = photos[1][:70, :95].double()
     wins = level.unfold(0, 25, 2).unfold(1, 25, 2)  # (ny, nx, 25, 25)
     d = vj.decision_function(wins.reshape(-1, 25, 25))
     monkeypatch.setattr(_vj_scan, "_DENSE_FRACTION", dense_fraction)
+    monkeypatch.setattr(_vj_scan, "_BAND", band)
     boxes, margin = vj._scan(level, 2)
     ys, xs = torch.meshgrid(
         torch.arange(wins.shape[0]) * 2, torch.arange(wins.shape[1]) * 2, indexing="ij"
