@@ -53,7 +53,8 @@ def _task_command(task: str):  # type: ignore[no-untyped-def]
     command.__doc__ = (
         f"{task.capitalize()}: pixlearn {task} train|val|predict|export key=value ... "
         "(keys: model data devices nodes precision compile seed deterministic batch epochs lr "
-        "optimizer scheduler workers imgsz name exist_ok resume weights patience source format ...)"
+        "optimizer scheduler workers imgsz name exist_ok resume weights patience "
+        "steps_per_execution source format ...)"
     )
     return command
 

@@ -270,7 +270,7 @@ class _EngineModule(TaskModule):
         self.train_ds, self.val_ds = train_ds, val_ds
         self._val_loader: Any = None
 
-    def _loader(self, ds: Any, train: bool) -> Any:
+    def _loader(self, ds: Any, train: bool, steps: int = 1) -> Any:
         from pixlearn.engine.trainer import make_loader
 
         world = self.trainer.world_size
@@ -281,10 +281,22 @@ class _EngineModule(TaskModule):
             rank=self.global_rank,
             world=world,
             collate=self.task.collate(),
+            steps=steps,
         )
 
     def train_dataloader(self) -> Any:
-        return self._loader(self.train_ds, True)
+        from pixlearn.engine.chunks import resolve_steps
+        from pixlearn.engine.trainer import tensor_source
+
+        collate = self.task.collate()
+        # several mini-batches per Lightning batch (steps_per_execution): the same steps
+        steps = resolve_steps(
+            self.cfg.steps_per_execution,
+            in_memory=collate is None and tensor_source(self.train_ds) is not None,
+            world=self.trainer.world_size,
+            model=self.model,
+        )
+        return self._loader(self.train_ds, True, steps)
 
     def validation_loader(self) -> Any:
         if self._val_loader is None:  # built once: its sampler's order never changes

@@ -45,6 +45,7 @@ RESULT_NEUTRAL_KEYS: frozenset[str] = frozenset(
         "source",
         "format",
         "split",
+        "steps_per_execution",  # the same optimiser steps, only grouped differently
     }
 )
 
@@ -78,6 +79,11 @@ class RunConfig:
         weights: weights file or run folder to start from (train; its architecture replaces
             ``model``) or to evaluate (val, predict, export).
         patience: stop after this many epochs without improvement (0: never).
+        steps_per_execution: mini-batches per Lightning batch (Keras' ``steps_per_execution``):
+            an integer >= 1 or ``auto`` (8 for data held in memory, 1 for files; see
+            :func:`~pixlearn.engine.chunks.resolve_steps`). Each mini-batch still gets its own
+            optimiser step, so the result does not depend on it; only Lightning's per-batch
+            overhead is shared by the chunk.
         source: files, folders or globs to predict (comma-separated).
         format: export format, ``onnx`` or ``torchscript``.
     """
@@ -104,6 +110,7 @@ class RunConfig:
     resume: str | None = None
     weights: str | None = None
     patience: int = 0
+    steps_per_execution: int | str = "auto"
     source: str | None = None
     format: str = "onnx"
 
@@ -129,6 +136,7 @@ class RunConfig:
         if self.imgsz is not None and self.imgsz < 8:
             raise ValueRangeError(f"imgsz must be >= 8 (or none), got {self.imgsz}")
         parse_devices(self.devices)
+        self.steps_per_execution = _steps_per_execution(self.steps_per_execution)
 
     @classmethod
     def keys(cls) -> list[str]:
@@ -139,6 +147,18 @@ class RunConfig:
 def _choice(value: str, name: str, choices: Iterable[str]) -> None:
     if value not in choices:
         raise ValueRangeError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _steps_per_execution(value: Any) -> int | str:
+    """``auto`` or an integer >= 1 (typed as text on the command line)."""
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word == "auto":
+            return "auto"
+        value = int(word) if word.isascii() and word.isdigit() else value
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueRangeError(f"steps_per_execution must be an integer >= 1 or auto, got {value!r}")
+    return value
 
 
 def parse_devices(devices: str) -> tuple[str, int | list[int]]:

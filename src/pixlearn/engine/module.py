@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from pixlearn.engine.chunks import Chunk
 from pixlearn.engine.config import RunConfig
 from pixlearn.engine.task import Task
 
@@ -135,12 +136,20 @@ class TaskModule(L.LightningModule):
         self._train_loss = (0.0, 0)
 
     def training_step(self, batch: Any, batch_idx: int) -> None:
+        # a Chunk (steps_per_execution > 1) carries consecutive mini-batches: one optimiser step
+        # each, exactly as if Lightning had handed them over one at a time
+        for mini in batch if isinstance(batch, Chunk) else (batch,):
+            self._optimizer_step(mini)
+
+    def _optimizer_step(self, batch: Any) -> None:
         # one optimiser step, written out (manual optimisation): Lightning's automatic loop wraps
         # the same four calls in a closure and a dozen hooks, a fifth of a small network's step.
-        # manual_backward scales the loss under 16-mixed and lets DDP reduce the gradients;
-        # optimizer.step() goes through the precision plugin (unscale, skip on inf) and counts
-        # trainer.global_step
+        # manual_backward scales the loss under 16-mixed and lets DDP reduce the gradients (it
+        # prepares DDP's reducer before every backward, so several steps per Lightning batch
+        # are each reduced); optimizer.step() goes through the precision plugin (unscale, skip
+        # on inf) and counts trainer.global_step
         optimizer, step = self.optimizers(), self.global_step
+        total, n = self._train_loss  # n: the mini-batches of this epoch so far
         losses = self.task.training_step(self, batch)
         loss = losses["loss"]
         optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
@@ -148,13 +157,12 @@ class TaskModule(L.LightningModule):
         optimizer.step()  # type: ignore[union-attr]
         if self._scheduler is not None:
             self._scheduler.step()  # a per-step schedule
-        # the step losses go to the loggers every log_every_n_steps steps (the epoch mean is
-        # accumulated below); float() is then the only host sync of a step
-        if batch_idx % self.trainer.log_every_n_steps == 0:
+        # the step losses go to the loggers every log_every_n_steps mini-batches of the epoch
+        # (the epoch mean is accumulated below); float() is then the only host sync of a step
+        if n % self.trainer.log_every_n_steps == 0:
             values = {f"train/{k}": float(v.detach()) for k, v in losses.items()}
             self.bar_metrics["loss"] = values["train/loss"]
             self.log_metrics(values, step)
-        total, n = self._train_loss
         # sum in float64 on the device: float(loss) would be a host sync at every step
         self._train_loss = (loss.detach().to(torch.float64) + total, n + 1)
 
@@ -198,6 +206,8 @@ class TaskModule(L.LightningModule):
     ) -> Any:
         # Lightning's hook, called for every training batch: a tuple of tensors already on
         # the device is passed through without the generic traversal of the batch
+        if isinstance(batch, Chunk):  # each mini-batch on its own
+            return Chunk(self.transfer_batch_to_device(b, device, dataloader_idx) for b in batch)
         if isinstance(batch, (tuple, list)) and all(
             isinstance(t, Tensor) and t.device == device for t in batch
         ):

@@ -13,7 +13,8 @@ validation pass is a plain loop at the end of the epoch instead of Lightning's v
 metrics go straight to the loggers instead of through ``self.log``; the TensorBoard files are
 flushed every few seconds; checkpoints and ``results.csv`` are written as new files or appended
 to (:func:`~pixlearn.engine.runs.replace_file`) rather than overwritten; the step losses are
-summed on the device (no host sync).
+summed on the device (no host sync); Lightning's own per-batch loop is paid once per chunk of
+``steps_per_execution`` mini-batches (:mod:`~pixlearn.engine.chunks`).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader, Dataset, Sampler, Subset
 
 from pixlearn.engine._lightning import _FreshFileIO, _RichBar, _TensorBoard
+from pixlearn.engine.chunks import ChunkedBatches, ChunkSampler
 from pixlearn.engine.config import RunConfig, parse_devices
 from pixlearn.engine.runs import (
     append_results,
@@ -51,7 +53,8 @@ __all__ = [
     "world_info",
 ]
 
-#: Test hook: the training process kills itself (SIGKILL) after this many optimiser steps.
+#: Test hook: the training process kills itself (SIGKILL) after this many optimiser steps
+#: (checked after every Lightning batch: with ``steps_per_execution > 1``, after every chunk).
 KILL_ENV = "PIXLEARN_KILL_AFTER_STEPS"
 
 
@@ -213,17 +216,32 @@ def make_loader(
     rank: int = 0,
     world: int = 1,
     collate: Any = None,
+    steps: int = 1,
 ) -> DataLoader:
     """The data loader of one process: per-process batch ``cfg.batch // world``.
 
     A data set held in memory (:func:`tensor_source`) without a task collate is read a batch
     at a time (:class:`TensorBatches`); the batches are the same as with the default path.
+    ``steps > 1``: each item of the loader is a :class:`~pixlearn.engine.chunks.Chunk` of up to
+    ``steps`` consecutive mini-batches (the same mini-batches, in the same order).
     """
     n = len(dataset)  # type: ignore[arg-type]
     sampler = EpochSampler(
         n, cfg.batch, shuffle=train, seed=cfg.seed, rank=rank, world=world, drop_last=train
     )
     source = tensor_source(dataset) if collate is None else None
+    if steps > 1:
+        if source is not None:
+            dataset = ChunkedBatches(TensorBatches(*source), stacked=True)
+        else:
+            dataset = ChunkedBatches(dataset, collate)
+        return DataLoader(
+            dataset,
+            batch_sampler=ChunkSampler(sampler, sampler.batch // world, steps),
+            num_workers=cfg.workers,
+            collate_fn=_batch_as_is,
+            persistent_workers=cfg.workers > 0,
+        )
     if source is not None:
         dataset, collate = TensorBatches(*source), _batch_as_is
     return DataLoader(
