@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from pixlearn.features.integral import integral_image
 from pixlearn.features.viola_jones_train import compact_corners
 
 __all__: list[str] = []  # private: used by features.viola_jones
@@ -34,7 +35,7 @@ __all__: list[str] = []  # private: used by features.viola_jones
 #: evaluate every window (strided views) while more than this fraction of them is alive
 _DENSE_FRACTION = 0.4
 #: windows per band of grid rows (see :func:`scan_level`)
-_BAND = 16384
+_BAND = 8192
 
 
 def signed_area(coords: Tensor) -> Tensor:
@@ -69,10 +70,11 @@ class _Lookups:
         for jj, f, c in zip(j.tolist(), feat[used].tolist(), coef[used].tolist(), strict=True):
             self.uses[jj].append((f, c))
         self.k = coords.shape[0]
-        # the same as a (k, u) matrix, for many windows at once: raw = C^T ii[offsets]
-        mat = torch.zeros(self.k, uniq.numel(), dtype=torch.float64)
-        mat[feat[used], j] = coef[used]
-        self.mat = mat.numpy()
+        # the same per feature, for many windows at once: feature f reads the distinct
+        # offsets rows[f, :] (padded with coefficient 0) with coefficients coef[f, :]
+        rows = torch.searchsorted(uniq, offsets).clamp(max=uniq.numel() - 1)  # (k, n)
+        self.rows = rows.numpy()
+        self.coef = torch.where(used, coef, 0).numpy()[:, :, None]  # (k, n, 1)
         self.dy_arr, self.dx_arr = (uniq // width).numpy(), (uniq % width).numpy()  # (u,)
         self.area = signed_area(coords).numpy()[:, None]  # (k, 1)
         self.polarity = st["polarity"].numpy()[:, None]  # (k, 1)
@@ -105,11 +107,8 @@ def _accumulate(raw: np.ndarray, uses: list[tuple[int, float]], values: np.ndarr
 
 
 def _integral(x: np.ndarray) -> np.ndarray:
-    """The zero-padded summed-area table ``(H + 1, W + 1)`` of ``x`` in float64."""
-    ii = np.zeros((x.shape[0] + 1, x.shape[1] + 1))
-    ii[1:, 1:] = x
-    np.cumsum(ii, 0, out=ii)
-    return np.cumsum(ii, 1, out=ii)
+    """The zero-padded summed-area table ``(H + 1, W + 1)`` of ``x``, float64."""
+    return integral_image(torch.from_numpy(x)).numpy()
 
 
 def scan_level(
@@ -194,9 +193,12 @@ def _scan_band(
     base = yy * stride + xx  # (P,) table index of each window's top-left corner
     for lk in todo:
         vals = flat[(lk.dy_arr * stride + lk.dx_arr)[:, None] + base[None, :]]  # (u, P)
-        # raw = C^T vals without BLAS: its thread pool, woken for every small product,
-        # stalls badly when the cores are busy (and the bands make many small products)
-        m = lk.margin(np.einsum("ku,up->kp", lk.mat, vals), mean, std)  # (P,)
+        # raw[f] = sum_i coef[f, i] vals[rows[f, i]]: row copies and one sum, no BLAS (its
+        # thread pool, woken for every small product, stalls badly on busy cores)
+        raw = vals[lk.rows[:, 0]] * lk.coef[:, 0]  # (k, P)
+        for i in range(1, lk.rows.shape[1]):
+            raw += vals[lk.rows[:, i]] * lk.coef[:, i]
+        m = lk.margin(raw, mean, std)  # (P,)
         ok = m >= 0
         base, mean, std = base[ok], mean[ok], std[ok]
         yy, xx, margin = yy[ok], xx[ok], np.minimum(margin[ok], m[ok])
