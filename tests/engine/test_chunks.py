@@ -5,13 +5,11 @@ same mini-batches in the same order."""
 import math
 import os
 import signal
-import struct
 import subprocess
 import sys
 
 import pytest
 import torch
-from tensorboardX.proto import event_pb2
 from torch.utils.data import BatchSampler, Subset
 from torch.utils.data import TensorDataset as TorchTensorDataset
 
@@ -137,21 +135,7 @@ def test_chunks_are_moved_to_the_device_one_mini_batch_at_a_time():
 
 
 # whole runs ------------------------------------------------------------------------------------
-def _events(folder):
-    """(tag, step, value) of every scalar in the TensorBoard event files of ``folder``."""
-    out = []
-    for path in folder.glob("events.out.tfevents.*"):
-        data = path.read_bytes()
-        pos = 0
-        while pos < len(data):
-            (n,) = struct.unpack("<Q", data[pos : pos + 8])
-            event = event_pb2.Event.FromString(data[pos + 12 : pos + 12 + n])
-            pos += 12 + n + 4
-            out += [(v.tag, event.step, v.simple_value) for v in event.summary.value]
-    return sorted(out)
-
-
-def _run(project, steps, **keys):
+def _run(project, steps, tb_scalars, **keys):
     res = train(
         "classify",
         project=str(project),
@@ -166,14 +150,14 @@ def _run(project, steps, **keys):
         {k: v for k, v in r.items() if k != "time"}
         for r in read_results(res.run_dir / "results.csv")
     ]
-    return last, rows, _events(res.run_dir / "tb"), res
+    return last, rows, tb_scalars(res.run_dir / "tb"), res
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
+def runs(tmp_path_factory, tb_scalars):
     project = tmp_path_factory.mktemp("chunks")
     # augmentation on: its random stream is drawn per optimiser step (global_step)
-    return {steps: _run(project, steps) for steps in (1, 4, "auto")}
+    return {steps: _run(project, steps, tb_scalars) for steps in (1, 4, "auto")}
 
 
 @pytest.mark.parametrize("steps", [4, "auto"])
@@ -198,10 +182,10 @@ def test_chunked_runs_equal_one_mini_batch_per_lightning_batch(runs, steps):
 
 
 @pytest.mark.slow
-def test_chunked_runs_equal_under_bf16_mixed(tmp_path):
+def test_chunked_runs_equal_under_bf16_mixed(tmp_path, tb_scalars):
     # bf16 is slow on most CPUs: 48 images, 3 steps per epoch, chunks of 2 and 1
     (a, rows_a, ev_a, _), (b, rows_b, ev_b, _) = (
-        _run(tmp_path, s, precision="bf16-mixed", limit=48) for s in (1, 2)
+        _run(tmp_path, s, tb_scalars, precision="bf16-mixed", limit=48) for s in (1, 2)
     )
     assert a["global_step"] == b["global_step"] == 2 * 3
     for k, v in a["state_dict"].items():

@@ -3,14 +3,12 @@ loop (per-step schedule, step count), the written-out validation pass equals a p
 precision plugins, early stopping, metrics reaching TensorBoard and the progress bar, and the
 checkpoint files written as new files (crash-safe, resumable)."""
 
-import struct
 import types
 
 import pytest
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import RichProgressBar
-from tensorboardX.proto import event_pb2
 
 from pixlearn.data import load_dataset
 from pixlearn.engine import train
@@ -93,23 +91,8 @@ def test_validation_pass_equals_a_plain_evaluation(run):
     assert (run.run_dir / "misclassified.png").is_file()
 
 
-def _events(folder):
-    """(tag, step, value) of every scalar in the TensorBoard event files of ``folder``."""
-    out = []
-    for path in folder.glob("events.out.tfevents.*"):
-        data = path.read_bytes()
-        pos = 0
-        while pos < len(data):
-            (n,) = struct.unpack("<Q", data[pos : pos + 8])
-            event = event_pb2.Event.FromString(data[pos + 12 : pos + 12 + n])
-            pos += 12 + n + 4
-            for v in event.summary.value:
-                out.append((v.tag, event.step, v.simple_value))
-    return out
-
-
-def test_metrics_reach_tensorboard(run):
-    events = _events(run.run_dir / "tb")
+def test_metrics_reach_tensorboard(run, tb_scalars):
+    events = tb_scalars(run.run_dir / "tb")
     tags = {t for t, _, _ in events}
     assert {"train/loss", "val/acc", "val/loss", "val/top5", "lr"} <= tags
     rows = read_results(run.run_dir / "results.csv")
