@@ -23,21 +23,17 @@ from torch import nn
 
 from pixlearn._core.errors import ValueRangeError
 from pixlearn.engine.config import (
-    RESULT_NEUTRAL_KEYS,
     RunConfig,
     build_config,
     config_to_dict,
-    load_yaml,
     parse_devices,
 )
 from pixlearn.engine.module import TaskModule
+from pixlearn.engine.resume import resume_config, user_keys
 from pixlearn.engine.runs import (
-    find_last_run,
     load_checkpoint,
     make_run_dir,
     model_state,
-    read_args,
-    recover_file,
     resolve_weights,
     write_args,
 )
@@ -129,46 +125,6 @@ def _load_model(task: Task, weights: str, meta_data: dict[str, Any] | None) -> t
     return model, info, path
 
 
-def _user_keys(overrides: Mapping[str, Any], config: Any) -> dict[str, Any]:
-    given = dict(load_yaml(config) if isinstance(config, (str, Path)) else dict(config or {}))
-    given.update(overrides)
-    return given
-
-
-def _resume(cls: type[Task], overrides: Mapping[str, Any], config: Any) -> tuple[RunConfig, Path]:
-    """The saved config of the run to resume, checked against what the user asked for."""
-    given = _user_keys(overrides, config)
-    probe = build_config(cls.config_class, given)
-    spec = str(probe.resume)
-    if spec == "auto":
-        found = find_last_run(probe.project, cls.name)
-        if found is None:
-            raise FileNotFoundError(f"resume=auto: no run with weights/last.pt in {probe.project}")
-        run_dir = found
-    else:
-        p = Path(spec)
-        run_dir = p.parent.parent if p.is_file() else p
-    recover_file(run_dir / "weights" / "last.pt")  # a crash between removal and rename
-    if not (run_dir / "weights" / "last.pt").is_file():
-        raise FileNotFoundError(f"resume: no weights/last.pt in {run_dir}")
-    saved = read_args(run_dir)
-    saved_cfg = build_config(cls.config_class, saved)
-    differ = []
-    for key in given:
-        if key in RESULT_NEUTRAL_KEYS:
-            continue
-        if getattr(probe, key) != getattr(saved_cfg, key):
-            differ.append(f"{key} ({getattr(saved_cfg, key)!r} -> {getattr(probe, key)!r})")
-    if differ:
-        raise ValueRangeError(
-            f"resume: refusing to resume {run_dir}: these keys would change the result: "
-            + ", ".join(differ)
-        )
-    neutral = {k: v for k, v in given.items() if k in RESULT_NEUTRAL_KEYS}
-    cfg = build_config(cls.config_class, {**saved, **neutral, "resume": str(run_dir)})
-    return cfg, run_dir
-
-
 def _shared_run_dir(cfg: RunConfig, task: str) -> Path:
     """Rank 0 creates the run folder; the other DDP processes are told which one it is."""
     if os.environ.get(RUN_DIR_ENV) and _rank() > 0:
@@ -211,9 +167,9 @@ def train(
 
     cls = get_task(task)
     if overrides.get("resume") or (
-        config is not None and _user_keys({}, config).get("resume") not in (None, "", "none")
+        config is not None and user_keys({}, config).get("resume") not in (None, "", "none")
     ):
-        cfg, run_dir = _resume(cls, overrides, config)
+        cfg, run_dir = resume_config(cls, overrides, config)
         ckpt_path: str | None = str(run_dir / "weights" / "last.pt")
     else:
         cfg = build_config(cls.config_class, overrides, config=config)
