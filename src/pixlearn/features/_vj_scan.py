@@ -5,7 +5,8 @@ corner offsets ``(dy, dx)`` per feature. While most windows are still alive (the
 cheap stages), every window is evaluated at once: the entries ``ii[y + dy, x + dx]`` of all
 windows on the stride-``step`` grid are one strided view of the table, so a feature is a
 handful of whole-grid additions, with no index arrays. Once few windows survive, only those
-are evaluated, by gathering their entries (flat index ``base + offset``).
+are evaluated, by gathering their entries (flat index ``base + offset``). The grid is scanned in
+bands of rows, so every temporary stays cache-sized.
 
 Each window is variance-normalised before its features are read: with the window's mean
 :math:`\mu`, standard deviation :math:`\sigma` (from the tables of :math:`I` and
@@ -75,7 +76,7 @@ class _Lookups:
         rows = torch.searchsorted(uniq, offsets).clamp(max=uniq.numel() - 1)  # (k, n)
         self.rows = rows.numpy()
         self.coef = torch.where(used, coef, 0).numpy()[:, :, None]  # (k, n, 1)
-        self.dy_arr, self.dx_arr = (uniq // width).numpy(), (uniq % width).numpy()  # (u,)
+        self.dy_arr, self.dx_arr = np.array(self.dy), np.array(self.dx)  # (u,)
         self.area = signed_area(coords).numpy()[:, None]  # (k, 1)
         self.polarity = st["polarity"].numpy()[:, None]  # (k, 1)
         self.bound = (st["polarity"] * st["threshold"]).numpy()[:, None]  # (k, 1)
