@@ -39,7 +39,8 @@ from torch import Tensor
 
 from pixlearn.morphology._bits import _WORD, _dilate, _geodesic, _pack, _positions, _unpack, _words
 from pixlearn.morphology._candidates import _buffer
-from pixlearn.segmentation.label import _compress, _label_torch
+from pixlearn.segmentation._label_union import _compress
+from pixlearn.segmentation.label import _label_torch
 
 __all__: list[str] = []  # private: used by morphology.extrema
 

@@ -40,11 +40,7 @@ from torch import Tensor
 from pixlearn._core.check import check_image, check_int, describe
 from pixlearn._core.errors import ValueRangeError, WrongTypeError
 from pixlearn.segmentation._label_mask import _label_mask
-from pixlearn.segmentation._label_union import (
-    _compress,  # noqa: F401  (imported from here by pixlearn.morphology._plateaus)
-    _merge_trees,
-    _sweep_roots,
-)
+from pixlearn.segmentation._label_union import _merge_trees, _sweep_roots
 
 __all__ = ["label", "remove_small_objects"]
 
