@@ -8,10 +8,15 @@ import types
 import pytest
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import RichProgressBar
+from lightning.pytorch.callbacks import Callback, RichProgressBar
+from lightning.pytorch.plugins.precision import MixedPrecision, Precision
+from lightning.pytorch.profilers import PassThroughProfiler, SimpleProfiler
+from lightning.pytorch.strategies import DDPStrategy, SingleDeviceStrategy
 
 from pixlearn.data import load_dataset
+from pixlearn.engine import module as module_lib
 from pixlearn.engine import train
+from pixlearn.engine._lightning import direct_steps
 from pixlearn.engine.module import TaskModule, build_optimizer, build_scheduler
 from pixlearn.engine.runs import (
     append_results,
@@ -74,6 +79,68 @@ def test_training_steps_equal_a_hand_written_loop(run):
         torch.testing.assert_close(last["state_dict"][f"model.{k}"], v, atol=1e-6, rtol=1e-5)
     rows = read_results(run.run_dir / "results.csv")
     assert [r["lr"] for r in rows] == pytest.approx(lrs, rel=1e-5)
+
+
+def _last(res):
+    return torch.load(res.run_dir / "weights" / "last.pt", weights_only=True)
+
+
+def test_direct_steps_equal_lightnings_wrappers(run, tmp_path, monkeypatch, tb_scalars):
+    # the default run went past Lightning's backward/step wrappers (nothing to call in them)
+    seen = []
+    monkeypatch.setattr(
+        module_lib, "direct_steps", lambda *a: seen.append(direct_steps(*a)) or False
+    )
+    res = train("classify", project=str(tmp_path), progress=False, epochs=3, augment=False, **QUICK)
+    assert seen == [True]  # the decision for this run; the run itself took the wrappers
+    a, b = _last(run), _last(res)
+    assert a["global_step"] == b["global_step"] == 9  # the step count kept without the wrappers
+    for k, v in a["state_dict"].items():
+        assert torch.equal(b["state_dict"][k], v), k
+    sa, sb = a["optimizer_states"][0]["state"], b["optimizer_states"][0]["state"]
+    assert all(torch.equal(sa[i]["exp_avg_sq"], sb[i]["exp_avg_sq"]) for i in sa)
+    assert a["loops"] == b["loops"]  # every progress counter Lightning restores on resume
+    assert tb_scalars(run.run_dir / "tb") == tb_scalars(res.run_dir / "tb")
+
+
+def test_overridden_step_hooks_are_still_called(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(
+        TaskModule, "on_before_optimizer_step", lambda self, opt: calls.append(self.global_step)
+    )
+    res = train("classify", project=str(tmp_path), progress=False, epochs=2, augment=False, **QUICK)
+    assert calls == list(range(6))  # once before every optimiser step, in order
+    assert _last(res)["global_step"] == 6
+
+
+def test_direct_steps_only_where_the_wrappers_do_nothing():
+    model = TaskModule(ClassifyTask(ClassifyConfig()), torch.nn.Linear(2, 2), {}, {})
+    plain = {
+        "strategy": SingleDeviceStrategy(torch.device("cpu")),
+        "precision_plugin": Precision(),
+        "profiler": PassThroughProfiler(),
+        "gradient_clip_val": None,
+        "callbacks": [Callback()],
+    }
+    assert direct_steps(types.SimpleNamespace(**plain), model)
+
+    class Hooked(Callback):
+        def on_after_backward(self, trainer, pl_module):
+            pass
+
+    scaled = MixedPrecision("16-mixed", "cpu", scaler=torch.amp.GradScaler("cpu"))
+    for key, value in [
+        ("strategy", DDPStrategy()),  # DDP's reducer is prepared in manual_backward
+        ("precision_plugin", scaled),  # the loss is scaled, the step unscaled
+        ("profiler", SimpleProfiler()),
+        ("gradient_clip_val", 1.0),
+        ("callbacks", [Callback(), Hooked()]),
+    ]:
+        assert not direct_steps(types.SimpleNamespace(**{**plain, key: value}), model), key
+    assert direct_steps(
+        types.SimpleNamespace(**{**plain, "precision_plugin": MixedPrecision("bf16-mixed", "cpu")}),
+        model,
+    )
 
 
 def test_validation_pass_equals_a_plain_evaluation(run):

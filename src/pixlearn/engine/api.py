@@ -240,23 +240,26 @@ class _EngineModule(TaskModule):
             steps=steps,
         )
 
-    def train_dataloader(self) -> Any:
+    def _steps(self, ds: Any) -> int:
+        """Mini-batches per loader item for ``ds`` (``steps_per_execution``)."""
         from pixlearn.engine.chunks import resolve_steps
         from pixlearn.engine.trainer import tensor_source
 
-        collate = self.task.collate()
-        # several mini-batches per Lightning batch (steps_per_execution): the same steps
-        steps = resolve_steps(
+        return resolve_steps(
             self.cfg.steps_per_execution,
-            in_memory=collate is None and tensor_source(self.train_ds) is not None,
+            in_memory=self.task.collate() is None and tensor_source(ds) is not None,
             world=self.trainer.world_size,
             model=self.model,
         )
-        return self._loader(self.train_ds, True, steps)
+
+    def train_dataloader(self) -> Any:
+        # several mini-batches per Lightning batch (steps_per_execution): the same steps
+        return self._loader(self.train_ds, True, self._steps(self.train_ds))
 
     def validation_loader(self) -> Any:
         if self._val_loader is None:  # built once: its sampler's order never changes
-            self._val_loader = self._loader(self.val_ds, False)
+            # chunks here too: one loader item (and its fixed cost) per N mini-batches
+            self._val_loader = self._loader(self.val_ds, False, self._steps(self.val_ds))
         return self._val_loader
 
     def configure_optimizers(self) -> Any:

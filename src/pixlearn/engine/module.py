@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from pixlearn.engine._lightning import direct_steps
 from pixlearn.engine.chunks import Chunk
 from pixlearn.engine.config import RunConfig
 from pixlearn.engine.task import Task
@@ -94,9 +95,13 @@ class TaskModule(L.LightningModule):
         # (sum of the step losses, number of steps) of the current epoch; the sum is a float64
         # tensor on the model's device, so no step waits for the device to hand a number back
         self._train_loss: tuple[Tensor | float, int] = (0.0, 0)
+        #: (optimiser step, detached step losses) to log at the end of the Lightning batch
+        self._step_losses: list[tuple[int, dict[str, Tensor]]] = []
         self._stats: tuple[Tensor, Tensor] | None = None
         self._stats_key: tuple[torch.dtype, torch.device] | None = None
         self._scheduler: Any = None
+        #: backward and optimiser step without Lightning's wrappers (see _lightning.direct_steps)
+        self._direct = False
         self.automatic_optimization = False  # training_step makes the optimiser step itself
 
     def normalize(self, images: Tensor) -> Tensor:
@@ -131,6 +136,7 @@ class TaskModule(L.LightningModule):
         # the schedule Lightning built from configure_optimizers (restored on resume)
         scheduler = self.lr_schedulers()
         self._scheduler = scheduler[0] if isinstance(scheduler, list) else scheduler
+        self._direct = direct_steps(self.trainer, self)
 
     def on_train_epoch_start(self) -> None:
         self._train_loss = (0.0, 0)
@@ -140,6 +146,13 @@ class TaskModule(L.LightningModule):
         # each, exactly as if Lightning had handed them over one at a time
         for mini in batch if isinstance(batch, Chunk) else (batch,):
             self._optimizer_step(mini)
+        # the step losses kept for the loggers, written once per Lightning batch: a write wakes
+        # the TensorBoard writer's thread, which then competes with the next steps
+        for step, losses in self._step_losses:
+            values = {f"train/{k}": float(v) for k, v in losses.items()}
+            self.bar_metrics["loss"] = values["train/loss"]
+            self.log_metrics(values, step)
+        self._step_losses.clear()
 
     def _optimizer_step(self, batch: Any) -> None:
         # one optimiser step, written out (manual optimisation): Lightning's automatic loop wraps
@@ -147,22 +160,27 @@ class TaskModule(L.LightningModule):
         # manual_backward scales the loss under 16-mixed and lets DDP reduce the gradients (it
         # prepares DDP's reducer before every backward, so several steps per Lightning batch
         # are each reduced); optimizer.step() goes through the precision plugin (unscale, skip
-        # on inf) and counts trainer.global_step
+        # on inf) and counts trainer.global_step. Where those wrappers only call hooks nobody
+        # overrides (self._direct), the bare calls do the same work without them.
         optimizer, step = self.optimizers(), self.global_step
         total, n = self._train_loss  # n: the mini-batches of this epoch so far
         losses = self.task.training_step(self, batch)
         loss = losses["loss"]
         optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
-        self.manual_backward(loss)
-        optimizer.step()  # type: ignore[union-attr]
+        if self._direct:
+            loss.backward()
+            optimizer._on_before_step()  # type: ignore[union-attr]  # counts global_step
+            optimizer.optimizer.step()  # type: ignore[union-attr]
+            optimizer._on_after_step()  # type: ignore[union-attr]
+        else:
+            self.manual_backward(loss)
+            optimizer.step()  # type: ignore[union-attr]
         if self._scheduler is not None:
             self._scheduler.step()  # a per-step schedule
         # the step losses go to the loggers every log_every_n_steps mini-batches of the epoch
-        # (the epoch mean is accumulated below); float() is then the only host sync of a step
+        # (the epoch mean is accumulated below)
         if n % self.trainer.log_every_n_steps == 0:
-            values = {f"train/{k}": float(v.detach()) for k, v in losses.items()}
-            self.bar_metrics["loss"] = values["train/loss"]
-            self.log_metrics(values, step)
+            self._step_losses.append((step, {k: v.detach() for k, v in losses.items()}))
         # sum in float64 on the device: float(loss) would be a host sync at every step
         self._train_loss = (loss.detach().to(torch.float64) + total, n + 1)
 
@@ -194,9 +212,10 @@ class TaskModule(L.LightningModule):
         # under the run's precision (autocast for the mixed ones), as Lightning's loop would
         precision = self.trainer.precision_plugin
         with torch.no_grad(), precision.val_step_context():
-            for batch in loader:
-                batch = self.transfer_batch_to_device(batch, self.device, 0)
-                self.task.update_metrics(self.state, self, batch)
+            for item in loader:
+                item = self.transfer_batch_to_device(item, self.device, 0)
+                for batch in item if isinstance(item, Chunk) else (item,):
+                    self.task.update_metrics(self.state, self, batch)
         metrics = self._reduce_metrics()
         self.train(was_training)
         return metrics
