@@ -23,7 +23,9 @@ from torch import Tensor
 
 from pixlearn._core.check import check_int, check_range, pair
 from pixlearn._core.errors import DataFormatError, ShapeError, ValueRangeError
-from pixlearn.features._vj_scan import scan_level, signed_area, stage_lookups, stage_margin
+from pixlearn.features._vj_lookups import cached_lookups, signed_area, stage_margin
+from pixlearn.features._vj_pyramid import resize_level
+from pixlearn.features._vj_scan import scan_level
 from pixlearn.features.haar import _corner_table
 from pixlearn.features.hog_detector import _grey
 from pixlearn.features.integral import integral_image
@@ -33,7 +35,6 @@ from pixlearn.features.viola_jones_train import (
     group_windows,
     patches_of_window,
 )
-from pixlearn.transform import resize
 
 __all__ = ["ViolaJones"]
 
@@ -41,8 +42,12 @@ _EPS_STD = 1e-3  # floor of a window's standard deviation (flat windows)
 
 
 def _as_numpy(level: Tensor) -> np.ndarray:
-    """A pyramid level as a float64 NumPy array on the CPU (the scan's input)."""
-    return level.detach().to("cpu", torch.float64).numpy()
+    """A pyramid level as a float64 NumPy array on the CPU (the scan's input), converted by
+    NumPy where it can (one thread: no waiting on torch's pool when the cores are busy)."""
+    level = level.detach().cpu()
+    if level.dtype in (torch.float16, torch.float32, torch.float64):
+        return level.numpy().astype(np.float64)  # exact: every value is a float64
+    return level.to(torch.float64).numpy()
 
 
 class ViolaJones:
@@ -120,6 +125,8 @@ class ViolaJones:
         self.stages: list[dict[str, Any]] = []
         # per stage of the last fit: positives, negatives, stumps and the training rates
         self.history: list[dict[str, float]] = []
+        # the stages prepared for scanning, rebuilt when they change (_vj_lookups)
+        self._lookup_cache: Any = None
 
     # ------------------------------------------------------------------ features
     def _normalised_features(self, patches: Tensor, coords: Tensor) -> Tensor:
@@ -257,7 +264,7 @@ class ViolaJones:
         out, s = [], start
         while round(h / s) >= self.window[0] and round(w / s) >= self.window[1]:
             size = (round(h / s), round(w / s))
-            out.append((image if s == 1.0 else resize(image, size), s))
+            out.append((image if s == 1.0 else resize_level(image, size), s))
             s *= scale_factor
         return out
 
@@ -313,7 +320,7 @@ class ViolaJones:
         step = check_int(step, "step", min_value=1)
         min_neighbors = check_int(min_neighbors, "min_neighbors", min_value=0)
         check_range(eps, "eps", 0, None)
-        lookups = stage_lookups(self.stages)
+        lookups = cached_lookups(self)
         boxes, scores = [], []
         for level, _ in self._levels(img, scale_factor):
             b, s = scan_level(_as_numpy(level), self.window, step, lookups, _EPS_STD)
@@ -326,8 +333,9 @@ class ViolaJones:
 
     def _scan(self, level: Tensor, step: int) -> tuple[Tensor, Tensor]:
         """Raw windows accepted by the cascade on one level: boxes ``(P, 4)`` and margins."""
-        lookups = stage_lookups(self.stages)
-        boxes, margin = scan_level(_as_numpy(level), self.window, step, lookups, _EPS_STD)
+        boxes, margin = scan_level(
+            _as_numpy(level), self.window, step, cached_lookups(self), _EPS_STD
+        )
         return torch.from_numpy(boxes), torch.from_numpy(margin)
 
     # ------------------------------------------------------------------ persistence
