@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 import torch
+from matplotlib import cbook
 
 from pixlearn._core.errors import DataFormatError
 from pixlearn.data import load_dataset, sample
@@ -12,6 +13,7 @@ from pixlearn.features.viola_jones_train import (
     mine_negatives,
     random_windows,
 )
+from pixlearn.io import read_image
 from pixlearn.ops import box_iou
 from pixlearn.transform import resize
 
@@ -24,14 +26,21 @@ ASTRONAUT_FACE = torch.tensor([[170.0, 58.0, 297.0, 186.0]])
 #: its defaults (scaleFactor 1.1, minNeighbors 3), OpenCV 4.14 (the project's OpenCV 5 has no
 #: CascadeClassifier): 1 detection, the face (x, y, w, h) = (177, 66, 95, 95), so 0 false
 OPENCV_FALSE_DETECTIONS = 0
-#: the bundled cascade's false detections at its defaults (scale_factor 1.25, min_neighbors 3,
-#: OpenCV's grouping): 1, a 26 px box (157, 471, 183, 498) on the suit; the issue's target
+#: the bundled cascade's false detections at its defaults (scale_factor 1.25, step 2,
+#: min_neighbors 3, OpenCV's grouping): 1, a 26 px box (157, 471, 183, 498) on the suit, a
+#: group of 4 raw windows like the face's (scores 4.009 / 4.015); the issue's target
 #: (OPENCV_FALSE_DETECTIONS) is not met yet. With NMS instead of the grouping it was 3. Richer
-#: positive augmentation (random +-2 px shifts, +-12 % zooms, +-6 deg rotations, gamma) made
-#: the face group larger but the false ones more so (3-16 false at 1.25), and lost held-out
-#: faces when the stages were tightened; scikit-image's bundled OpenCV LBP face cascade also
-#: finds one false face on this image (the helmet), as this cascade's weaker variants did.
+#: positive augmentation, stricter stages, more negatives (also from scikit-learn's and
+#: matplotlib's face-free photos) and threshold slack were tried (benchmarks/
+#: train_face_cascade.py); the best of them on the real validation photos tied this cascade
+#: at the defaults with 2.5 times the stumps and made 2 false detections here. scikit-image's
+#: bundled OpenCV LBP face cascade also finds one false face on this image (the helmet).
 PIXLEARN_FALSE_DETECTIONS = 1
+#: real photos of people never used in training (benchmarks/train_face_cascade.py,
+#: REAL_VALIDATION): Grace Hopper's face framed as the LFW patches frame faces, and the
+#: cameraman's head, in three-quarter profile, where a detection counts neither way
+GRACE_FACE = torch.tensor([[167.0, 110.0, 397.0, 340.0]])
+CAMERA_HEAD = (155.0, 65.0, 262.0, 205.0)
 #: face-free photos the bundled cascade never saw (benchmarks/train_face_cascade.py)
 HELD_OUT_PHOTOS = ("coffee", "rocket", "immunohistochemistry", "clock")
 
@@ -87,6 +96,26 @@ def test_bundled_cascade_finds_the_astronaut(bundled):
     assert float(iou[0]) >= 0.5  # the face is the best-scored detection (most raw windows)
     assert bool((scores[1:] <= scores[:-1]).all())
     assert int((iou < 0.5).sum()) <= max(OPENCV_FALSE_DETECTIONS, PIXLEARN_FALSE_DETECTIONS)
+
+
+def _false_on_camera(boxes):
+    cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+    x1, y1, x2, y2 = CAMERA_HEAD
+    return int((~((cx >= x1) & (cx <= x2) & (cy >= y1) & (cy <= y2))).sum())
+
+
+def test_bundled_cascade_on_the_validation_photos(bundled):
+    """Grace Hopper's face is found without a false detection on either photo at the setting
+    the validation rule chose (min_neighbors 4); at the defaults one false group appears on the
+    cameraman (a 46 px box just below his head)."""
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    grace, camera = read_image(path).mean(0), sample("camera")[0]
+    for min_neighbors, false_camera in ((3, 1), (4, 0)):
+        boxes, _ = bundled.detect(grace, min_neighbors=min_neighbors)
+        iou = box_iou(boxes.double(), GRACE_FACE.double())[:, 0]
+        assert float(iou[0]) >= 0.5 and int((iou < 0.5).sum()) == 0
+        boxes, _ = bundled.detect(camera, min_neighbors=min_neighbors)
+        assert _false_on_camera(boxes) == false_camera
 
 
 # ---------------------------------------------------------------- training mechanics
