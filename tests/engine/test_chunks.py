@@ -16,6 +16,8 @@ from torch.utils.data import TensorDataset as TorchTensorDataset
 from pixlearn.data.datasets.base import DatasetSubset, TensorDataset
 from pixlearn.engine import build_config, train
 from pixlearn.engine.chunks import (
+    AUTO_BYTES,
+    AUTO_MAX_STEPS,
     AUTO_STEPS,
     Chunk,
     ChunkedBatches,
@@ -113,6 +115,12 @@ def test_resolve_steps():
     assert resolve_steps("auto", in_memory=True, world=2, model=bn) == 1  # DDP buffer broadcast
     assert resolve_steps("auto", in_memory=True, world=1, model=bn) == 8
     assert resolve_steps(3, in_memory=False, world=2, model=bn) == 3  # asked for: as asked
+    # known mini-batch size: as many as fit in AUTO_BYTES, 1 to AUTO_MAX_STEPS
+    assert resolve_steps("auto", in_memory=True, batch_bytes=AUTO_BYTES // 5) == 5
+    assert resolve_steps("auto", in_memory=True, batch_bytes=1) == AUTO_MAX_STEPS == 64
+    assert resolve_steps("auto", in_memory=True, batch_bytes=AUTO_BYTES * 3) == 1
+    assert resolve_steps("auto", in_memory=False, batch_bytes=1) == 1
+    assert resolve_steps("auto", in_memory=True, world=2, model=bn, batch_bytes=1) == 1
 
 
 def test_config_key_steps_per_execution():
@@ -175,7 +183,8 @@ def test_chunked_runs_equal_one_mini_batch_per_lightning_batch(runs, steps):
     steps_logged = sorted(s for t, s, _ in ev_a if t == "train/loss")
     assert steps_logged == [0, 10, 11, 21]  # mini-batches 0 and 10 of each epoch
     # Lightning counted one batch per chunk: its per-batch loop ran ceil(11 / N) times an epoch
-    n = AUTO_STEPS if steps == "auto" else steps
+    # auto: a mini-batch of 16 float32 32x32 images is 64 KiB, so AUTO_MAX_STEPS (one chunk)
+    n = AUTO_MAX_STEPS if steps == "auto" else steps
     done = b["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"]
     assert done == 2 * math.ceil(STEPS / n)
     assert a["loops"]["fit_loop"]["epoch_loop.batch_progress"]["total"]["completed"] == 2 * STEPS

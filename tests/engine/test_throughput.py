@@ -11,6 +11,8 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data import TensorDataset as TorchTensorDataset
 
 from pixlearn.data.datasets.base import DatasetSubset, TensorDataset
+from pixlearn.engine import _lightning as lightning_parts
+from pixlearn.engine import train
 from pixlearn.engine.tasks.classify import ClassifyConfig, _channel_stats
 from pixlearn.engine.trainer import (
     TensorBatches,
@@ -162,6 +164,23 @@ def test_tensorboard_files_are_complete_at_the_end(tmp_path):
     assert (tmp_path / "tb" / "hparams.yaml").is_file()
     events = list((tmp_path / "tb").glob("events.out.tfevents.*"))
     assert len(events) == 1 and events[0].stat().st_size > 40  # the scalar was written
+
+
+def test_progress_bar_counts_mini_batches(monkeypatch, tmp_path):
+    # 11 mini-batches per epoch in chunks of 4: the bar moves after every mini-batch
+    seen = []
+    monkeypatch.setattr(
+        RichProgressBar, "on_train_batch_end", lambda self, t, m, o, b, i: seen.append(i)
+    )
+    clock = iter(range(10**6))  # a clock that always lets the bar redraw
+    monkeypatch.setattr(lightning_parts.time, "monotonic", lambda: float(next(clock)))
+    quick = {"model": "lenet5", "data": "digits", "limit": 176, "batch": 16, "devices": "cpu"}
+    train("classify", project=str(tmp_path), epochs=1, steps_per_execution=4, **quick)
+    assert seen[:5] == [0, 1, 2, 3, 3]  # 4 mini-batches, then the end of the chunk
+    assert sorted(set(seen)) == list(range(11))
+    bar = _RichBar()
+    bar._trainer = types.SimpleNamespace(lightning_module=types.SimpleNamespace(steps_per_epoch=11))
+    assert bar.total_train_batches == 11  # mini-batches, not the 3 chunks
 
 
 def test_progress_bar_redraws_at_most_every_interval(monkeypatch):

@@ -72,11 +72,14 @@ class _TensorBoard(TensorBoardLogger):
 
 
 class _RichBar(RichProgressBar):
-    """Lightning's rich progress bar, redrawn at most every ``every`` seconds (and at the last
-    step of an epoch).
+    """Lightning's rich progress bar, counting mini-batches (optimiser steps) and redrawn at
+    most every ``every`` seconds (and at the end of an epoch).
 
-    The stock bar updates its task, gathers the logged metrics and redraws after every batch,
-    about a tenth of a millisecond of Python per step; the screen itself refreshes at 10 Hz.
+    With ``steps_per_execution`` a Lightning batch carries a chunk of mini-batches: the bar's
+    total is the epoch's mini-batches (``pl_module.steps_per_epoch``) and the module calls
+    :meth:`tick` after each of them, so a chunk of slow steps still moves the bar. The stock bar
+    also updates its task, gathers the logged metrics and redraws after every batch, about a
+    tenth of a millisecond of Python per step; the screen itself refreshes at 10 Hz.
     """
 
     def __init__(self, every: float = 0.1, **kwargs: Any) -> None:
@@ -85,9 +88,26 @@ class _RichBar(RichProgressBar):
         super().__init__(**kwargs)
         self.every, self._drawn = every, -float("inf")
 
+    @property
+    def total_train_batches(self) -> int | float:
+        steps = getattr(self.trainer.lightning_module, "steps_per_epoch", None)
+        return super().total_train_batches if steps is None else steps
+
+    def tick(self, trainer: L.Trainer, pl_module: Any, *, last: bool = False) -> None:
+        """Show the mini-batches of this epoch done so far (``pl_module.steps_done``), if
+        ``every`` seconds have passed since the last drawing or ``last``."""
+        now = time.monotonic()
+        if last or now - self._drawn >= self.every:
+            done = pl_module.steps_done
+            super().on_train_batch_end(trainer, pl_module, None, None, done - 1)
+            self._drawn = now
+
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        if hasattr(pl_module, "steps_done"):  # a TaskModule: its mini-batches
+            self.tick(trainer, pl_module, last=batch_idx + 1 >= trainer.num_training_batches)
+            return
         now = time.monotonic()
         if now - self._drawn >= self.every or batch_idx + 1 >= trainer.num_training_batches:
             super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)

@@ -245,11 +245,16 @@ class _EngineModule(TaskModule):
         from pixlearn.engine.chunks import resolve_steps
         from pixlearn.engine.trainer import tensor_source
 
+        source = tensor_source(ds) if self.task.collate() is None else None
+        world = self.trainer.world_size
+        # a mini-batch as the loader gives it: float32 images, this process's share
+        size = None if source is None else 4 * source[0][0].numel() * (self.cfg.batch // world)
         return resolve_steps(
             self.cfg.steps_per_execution,
-            in_memory=self.task.collate() is None and tensor_source(ds) is not None,
-            world=self.trainer.world_size,
+            in_memory=source is not None,
+            world=world,
             model=self.model,
+            batch_bytes=size,
         )
 
     def train_dataloader(self) -> Any:

@@ -26,12 +26,25 @@ from torch.utils.data import Dataset, Sampler, default_collate
 
 from pixlearn._core.errors import ValueRangeError
 
-__all__ = ["AUTO_STEPS", "Chunk", "ChunkSampler", "ChunkedBatches", "resolve_steps"]
+__all__ = [
+    "AUTO_BYTES",
+    "AUTO_MAX_STEPS",
+    "AUTO_STEPS",
+    "Chunk",
+    "ChunkSampler",
+    "ChunkedBatches",
+    "resolve_steps",
+]
 
-#: Mini-batches per chunk under ``steps_per_execution=auto`` for data held in memory: Lightning's
-#: ~0.15 ms per batch then costs < 1 % of even a 2 ms step, and a chunk of the largest networks
-#: (~0.1 s per step on a CPU) still shows on the progress bar within a second.
+#: Mini-batches per chunk under ``steps_per_execution=auto`` for data held in memory when the
+#: size of a mini-batch is not known: Lightning's per-batch cost (a fraction of a millisecond)
+#: then costs a few per cent of a 2 ms step at most.
 AUTO_STEPS = 8
+#: ... and when it is known: as many mini-batches as fit in this many bytes of images (a chunk
+#: is gathered at once), at most :data:`AUTO_MAX_STEPS`. The progress bar counts mini-batches,
+#: so a long chunk still moves it.
+AUTO_BYTES = 8 * 2**20
+AUTO_MAX_STEPS = 64
 
 
 class Chunk(list):  # type: ignore[type-arg]
@@ -48,13 +61,20 @@ class Chunk(list):  # type: ignore[type-arg]
 
 
 def resolve_steps(
-    value: int | str, *, in_memory: bool, world: int = 1, model: nn.Module | None = None
+    value: int | str,
+    *,
+    in_memory: bool,
+    world: int = 1,
+    model: nn.Module | None = None,
+    batch_bytes: int | None = None,
 ) -> int:
     """The number of mini-batches per chunk for the key ``steps_per_execution``.
 
-    An integer is used as it is. ``auto`` gives :data:`AUTO_STEPS` when the training data is
-    read from memory (where Lightning's per-batch cost is a visible share of a step) and 1 for
-    data read from files or through a task's collate (where reading costs more than Lightning).
+    An integer is used as it is. ``auto`` gives, when the training data is read from memory
+    (where Lightning's per-batch cost is a visible share of a small network's step), as many
+    mini-batches of ``batch_bytes`` as fit in :data:`AUTO_BYTES` (1 to :data:`AUTO_MAX_STEPS`;
+    :data:`AUTO_STEPS` when the size is not given), and 1 for data read from files or through a
+    task's collate (where reading costs more than Lightning).
     Under DDP ``auto`` also stays at 1 when the model has buffers: DDP copies rank 0's buffers
     (batch-norm statistics) to the other processes at every forward of the wrapped module, i.e.
     once per chunk, so the other processes' buffers would drift within a chunk.
@@ -64,6 +84,7 @@ def resolve_steps(
         in_memory: the training data is read from tensors in memory.
         world: number of processes.
         model: the network (only its buffers are looked at).
+        batch_bytes: bytes of the images of one mini-batch as the loader gives them.
 
     Returns:
         The chunk length ``N >= 1``.
@@ -71,6 +92,10 @@ def resolve_steps(
     Example:
         >>> resolve_steps("auto", in_memory=True), resolve_steps("auto", in_memory=False)
         (8, 1)
+        >>> resolve_steps("auto", in_memory=True, batch_bytes=32 * 4 * 32 * 32)  # 128 KiB
+        64
+        >>> resolve_steps("auto", in_memory=True, batch_bytes=256 * 4 * 32 * 32)  # 1 MiB
+        8
         >>> resolve_steps(3, in_memory=False)
         3
     """
@@ -80,7 +105,9 @@ def resolve_steps(
         return 1
     if world > 1 and model is not None and any(True for _ in model.buffers()):
         return 1
-    return AUTO_STEPS
+    if batch_bytes is None:
+        return AUTO_STEPS
+    return max(1, min(AUTO_MAX_STEPS, AUTO_BYTES // max(batch_bytes, 1)))
 
 
 class ChunkSampler(Sampler[list[list[int]]]):

@@ -141,11 +141,21 @@ class TaskModule(L.LightningModule):
     def on_train_epoch_start(self) -> None:
         self._train_loss = (0.0, 0)
 
+    @property
+    def steps_done(self) -> int:
+        """The mini-batches (optimiser steps) of the current epoch done so far."""
+        return self._train_loss[1]
+
     def training_step(self, batch: Any, batch_idx: int) -> None:
         # a Chunk (steps_per_execution > 1) carries consecutive mini-batches: one optimiser step
         # each, exactly as if Lightning had handed them over one at a time
-        for mini in batch if isinstance(batch, Chunk) else (batch,):
+        minis = batch if isinstance(batch, Chunk) else (batch,)
+        bar = self.trainer.progress_bar_callback
+        tick = getattr(bar, "tick", None) if len(minis) > 1 else None
+        for mini in minis:
             self._optimizer_step(mini)
+            if tick is not None:  # the bar counts mini-batches, not chunks
+                tick(self.trainer, self)
         # the step losses kept for the loggers, written once per Lightning batch: a write wakes
         # the TensorBoard writer's thread, which then competes with the next steps
         for step, losses in self._step_losses:
