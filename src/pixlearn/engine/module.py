@@ -156,8 +156,8 @@ class TaskModule(L.LightningModule):
             self._optimizer_step(mini)
             if tick is not None:  # the bar counts mini-batches, not chunks
                 tick(self.trainer, self)
-        # the step losses kept for the loggers, written once per Lightning batch: a write wakes
-        # the TensorBoard writer's thread, which then competes with the next steps
+        # the step losses kept for the loggers, written once per Lightning batch, so that the
+        # steps of a chunk run back to back (a logger call costs 0.1-0.2 ms inside the loop)
         for step, losses in self._step_losses:
             values = {f"train/{k}": float(v) for k, v in losses.items()}
             self.bar_metrics["loss"] = values["train/loss"]
