@@ -8,9 +8,15 @@ import pytest
 import torch
 
 from pixlearn.data import sample
-from pixlearn.features import ViolaJones, _vj_lookups, _vj_scan, haar_like_feature_coords
+from pixlearn.features import (
+    ViolaJones,
+    _vj_lookups,
+    _vj_scan,
+    _vj_tables,
+    haar_like_feature_coords,
+)
 from pixlearn.features._vj_lookups import cached_lookups, float32_cut
-from pixlearn.features._vj_pyramid import resize_level
+from pixlearn.features._vj_pyramid import resize_level, resize_levels
 from pixlearn.transform import resize
 
 
@@ -142,6 +148,12 @@ def test_constant_and_non_contiguous_levels(bundled, photo):
         {"_BAND": 1, "_CHUNK": 7},  # one grid row per band, tiny chunks
         {"_FEW": 0},  # gathers one read at a time
         {"_FEW": 10**9, "_CHUNK": 10**9},  # all reads of a stage in one gather
+        {"_MANY": 0},  # every sparse stage one read of one feature at a time
+        {"_MANY": 0, "_CHUNK": 5},  # ... in tiny chunks
+        {"_MANY": 10**9},  # never one feature at a time
+        {"_FEW_SUBTABLES": 0},  # sub-tables by one transposed copy
+        {"_FEW_SUBTABLES": 10**9},  # sub-tables copied one by one
+        {"_INLINE": 50},  # integral images in many strips
     ],
 )
 def test_every_path_of_the_scan_gives_the_same_bits(photo, monkeypatch, knobs):
@@ -149,10 +161,29 @@ def test_every_path_of_the_scan_gives_the_same_bits(photo, monkeypatch, knobs):
     level = photo[150:210, 200:283].double()
     ref = [vj._scan(level, s) for s in (1, 2)]
     for name, value in knobs.items():
-        monkeypatch.setattr(_vj_scan, name, value)
+        monkeypatch.setattr(_vj_tables if name in vars(_vj_tables) else _vj_scan, name, value)
     for s, (rb, rm) in zip((1, 2), ref, strict=True):
         b, m = vj._scan(level, s)
         assert torch.equal(b, rb) and torch.equal(m, rm)
+    b, m = vj._scan(level, 5)  # 25 sub-tables
+    rb, rm = _reference(vj, level, 5)
+    assert torch.equal(b[:, :2].long(), rb) and torch.allclose(m, rm, rtol=0, atol=1e-9)
+
+
+def test_read_indices_are_cached_per_table_layout(bundled, photo, monkeypatch):
+    lk = cached_lookups(bundled)[0]
+    assert lk.block_reads(2, 10, 30) is lk.block_reads(2, 10, 30)
+    assert lk.flat_reads(51) is lk.flat_reads(51)
+    assert lk.flat_reads(51) != lk.flat_reads(52)
+    level = photo[40:150, 150:290].double()
+    ref = [bundled._scan(level[:h], s) for h in (60, 110) for s in (1, 2)]
+    # one cached layout at a time: every scan rebuilds them, with the same results
+    monkeypatch.setattr(_vj_lookups, "_LAYOUTS", 1)
+    bundled._lookup_cache = None  # fresh lookups
+    got = [bundled._scan(level[:h], s) for h in (60, 110) for s in (1, 2)]
+    for (b1, m1), (b2, m2) in zip(ref, got, strict=True):
+        assert torch.equal(b1, b2) and torch.equal(m1, m2)
+    assert all(len(lk._flat) <= 1 for lk in cached_lookups(bundled))
 
 
 def test_vote_tables_give_the_same_bits_as_summed_votes(monkeypatch, photo):
@@ -234,6 +265,19 @@ def test_pyramid_levels_are_resize_to_the_last_bit(dtype, shape, size):
     assert torch.equal(resize_level(img, shape), img)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_whole_pyramid_is_resize_to_the_last_bit(dtype):
+    img = torch.rand(97, 130, generator=torch.Generator().manual_seed(3)).to(dtype)
+    # both axes (either first), rows only, columns only, the same size, growing
+    sizes = [(80, 100), (50, 90), (60, 61), (97, 40), (30, 130), (97, 130), (120, 140)]
+    levels = resize_levels(img, sizes)
+    for size, level in zip(sizes, levels, strict=True):
+        assert torch.equal(level, resize(img, size)), size
+    tl = img.T.contiguous().T  # a column-major image: the same levels
+    for a, b in zip(resize_levels(tl, sizes), levels, strict=True):
+        assert torch.equal(a, b)
+
+
 def test_detect_levels_are_the_resized_image(bundled, photo):
     img = photo[:300, :200]
     for level, s in bundled._levels(img, 1.3):
@@ -251,3 +295,27 @@ def test_a_feature_whose_rectangles_cancel_reads_zero(monkeypatch, dense_fractio
     level = torch.rand(30, 40, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     boxes, _ = _check_scan(vj, level, 1)
     assert boxes.shape[0] > 0
+
+
+@pytest.mark.parametrize("step", [1, 2, 3])
+def test_levels_scanned_as_one_stack_give_each_level_s_bits(photo, monkeypatch, step):
+    vj = _random_cascade((9, 9), (4, 10, 18, 25), 3)
+    crops = [(60, 83), (9, 9), (31, 12), (8, 40), (47, 20), (10, 64), (25, 25)]
+    levels = [photo[100 : 100 + h, 150 : 150 + w].double().numpy() for h, w in crops]
+    lk = cached_lookups(vj)
+    monkeypatch.setattr(_vj_scan, "_SMALL", 0)  # every level alone
+    alone = [_vj_scan.scan_level(lv, vj.window, step, lk, 1e-3) for lv in levels]
+    monkeypatch.setattr(_vj_scan, "_SMALL", 10**9)  # one stack
+    stacked = _vj_scan.scan_levels(levels, vj.window, step, lk, 1e-3)
+    assert sum(b.shape[0] for b, _ in alone) > 0
+    for (b1, m1), (b2, m2), lv in zip(alone, stacked, levels, strict=True):
+        assert np.array_equal(b1, b2) and np.array_equal(m1, m2)
+        ref_xy, ref_m = _reference(vj, torch.from_numpy(lv), step)  # the patch classifier
+        assert np.array_equal(b2[:, :2], ref_xy.numpy()) and np.allclose(m2, ref_m, 0, 1e-9)
+    # detect gives the same boxes and scores with and without stacks
+    img = photo[:120, 100:260]
+    got = vj.detect(img, step=step, min_neighbors=1)
+    monkeypatch.setattr(_vj_scan, "_SMALL", 0)
+    want = vj.detect(img, step=step, min_neighbors=1)
+    assert got[0].shape[0] > 0
+    assert torch.equal(got[0], want[0]) and torch.equal(got[1], want[1])

@@ -46,6 +46,8 @@ def stage_margin(f: Tensor, st: dict[str, Any]) -> Tensor:
 _F32_OVERFLOW = 2.0**128 - 2.0**103
 #: a stage of at most this many stumps reads its vote from a table of 2**k sums
 _TABLE_STUMPS = 16
+#: table layouts whose read indices a stage keeps (one per level size and step in use)
+_LAYOUTS = 128
 
 
 def float32_cut(b: np.ndarray) -> np.ndarray:
@@ -112,6 +114,34 @@ class Lookups:
         self.table = _vote_table(self.alpha[:, 0]) if self.k <= _TABLE_STUMPS else None
         bits = np.uint8 if self.k <= 8 else np.uint16
         self.bits = (1 << np.arange(self.k)).astype(bits)[:, None]  # (k, 1) 2**t
+        # the reads as flat indices into the scan's tables, per table layout (see below)
+        self._flat: dict[tuple[int, ...], list[list[tuple[int, float]]]] = {}
+
+    def _cached(self, key: tuple[int, ...], index: Any) -> list[list[tuple[int, float]]]:
+        found = self._flat.get(key)
+        if found is None:
+            if len(self._flat) >= _LAYOUTS:  # many image sizes: forget the older layouts
+                self._flat.clear()
+            found = [[(index(dy, dx), c) for dy, dx, c in terms] for terms in self.terms]
+            self._flat[key] = found
+        return found
+
+    def flat_reads(self, stride: int) -> list[list[tuple[int, float]]]:
+        """Per feature, its reads ``(offset, coefficient)`` in order, ``offset = dy * stride
+        + dx`` in a row-major table of row length ``stride``."""
+        return self._cached((stride,), lambda dy, dx: dy * stride + dx)
+
+    def block_reads(self, step: int, rows: int, width: int) -> list[list[tuple[int, float]]]:
+        """Per feature, its reads ``(start, coefficient)`` in order in a table cut into its
+        ``step * step`` sub-tables ``table[p::step, q::step]``, each ``(rows, width)``, stored
+        one after the other (``p`` major): ``table[y + dy, x + dx]`` of the window at grid
+        row ``r``, column ``c`` is entry ``start + r * width + c``."""
+
+        def index(dy: int, dx: int) -> int:
+            sub = (dy % step) * step + dx % step
+            return sub * rows * width + dy // step * width + dx // step
+
+        return self._cached((step, rows, width), index)
 
     def margin(self, raw: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
         """Stage margins ``(P,)`` of raw features ``(k, P)`` (polarity folded in) of windows
@@ -129,6 +159,34 @@ class Lookups:
             # sum over t in order: a reduction along the first axis adds row after row,
             # except for a single column, which NumPy sums pairwise; a running sum keeps it
             votes = votes.sum(0) if votes.shape[1] != 1 else np.cumsum(votes, 0)[-1]  # (P,)
+        return (votes - self.theta) / self.alpha_sum
+
+    # the same margin one feature at a time (a row of raw features still in the cache)
+    def new_votes(self, n: int) -> np.ndarray:
+        """The vote accumulator of ``n`` windows for :meth:`add_vote`: the stumps' code bits
+        (a vote table) or the running vote sum."""
+        return np.zeros(n, dtype=self.bits.dtype) if self.table is not None else np.empty(n)
+
+    def add_vote(
+        self, t: int, raw: np.ndarray, mean: np.ndarray, std: np.ndarray, votes: np.ndarray
+    ) -> None:
+        """Add stump ``t``'s vote on its raw feature ``(n,)`` (overwritten) to ``votes``,
+        with :meth:`margin`'s operations (the same bits), stumps in order from ``t = 0``."""
+        raw -= self.area[t, 0] * mean
+        raw /= std
+        h = raw < self.cut[t, 0]  # (n,)
+        if self.table is not None:
+            votes |= np.left_shift(h.view(np.uint8), t, dtype=votes.dtype)  # bit t
+        elif t == 0:
+            np.multiply(h, self.alpha[0, 0], out=votes)
+        else:
+            # the running sum over t in order, as margin's sum along the first axis
+            votes += h * self.alpha[t, 0]
+
+    def finish(self, votes: np.ndarray) -> np.ndarray:
+        """Stage margins ``(n,)`` from the votes of all stumps (:meth:`add_vote`)."""
+        if self.table is not None:
+            votes = self.table[votes]
         return (votes - self.theta) / self.alpha_sum
 
 

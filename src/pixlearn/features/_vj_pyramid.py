@@ -16,6 +16,7 @@ with the triangle kernel :math:`k` stretched by :math:`s` when shrinking (see
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
@@ -54,19 +55,35 @@ def _rows(x: np.ndarray, n_out: int) -> np.ndarray:
 
 def resize_level(image: Tensor, size: tuple[int, int]) -> Tensor:
     """``resize(image, size)`` (linear, anti-aliased) of a grey ``(H, W)`` image, bitwise."""
+    return resize_levels(image, [size])[0]
+
+
+def resize_levels(image: Tensor, sizes: Sequence[tuple[int, int]]) -> list[Tensor]:
+    """``resize(image, size)`` of a grey ``(H, W)`` image for each size, bitwise; the levels
+    that resize the columns first share one transposed copy of the image, and a level may be
+    a transposed (column-major) view."""
     if image.device.type != "cpu" or image.dtype not in (torch.float32, torch.float64):
-        return resize(image, size)
+        return [resize(image, size) for size in sizes]
     x = image.detach().numpy()
-    (h, w), (out_h, out_w) = x.shape, size
-    axes = [a for a, n, m in ((0, h, out_h), (1, w, out_w)) if n != m]
-    if not axes:
-        return image.clone()
-    # the axis that shrinks more first (as resize does)
-    if len(axes) == 2 and out_w / w < out_h / h:
-        axes.reverse()
-    for a in axes:
-        if a == 0:
-            x = _rows(x, out_h)
-        else:  # columns: the same sums on the transposed image
-            x = np.ascontiguousarray(_rows(np.ascontiguousarray(x.T), out_w).T)
-    return torch.from_numpy(x)
+    h, w = x.shape
+    xt: np.ndarray | None = None  # the image transposed, made when first needed
+    out = []
+    for out_h, out_w in sizes:
+        if (out_h, out_w) == (h, w):
+            out.append(image.clone())
+            continue
+        if out_w == w:  # rows only
+            out.append(torch.from_numpy(_rows(x, out_h)))
+            continue
+        # the axis that shrinks more first (as resize does); columns are resized as the rows
+        # of the transposed image
+        if out_h == h or out_w / w < out_h / h:  # columns first
+            if xt is None:
+                xt = np.ascontiguousarray(x.T)
+            y = _rows(xt, out_w)  # (out_w, H)
+            if out_h != h:
+                y = _rows(np.ascontiguousarray(y.T), out_h).T  # (out_w, out_h) view
+        else:
+            y = _rows(np.ascontiguousarray(_rows(x, out_h).T), out_w)  # (out_w, out_h)
+        out.append(torch.from_numpy(y.T))  # (out_h, out_w)
+    return out

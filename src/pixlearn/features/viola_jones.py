@@ -24,8 +24,8 @@ from torch import Tensor
 from pixlearn._core.check import check_int, check_range, pair
 from pixlearn._core.errors import DataFormatError, ShapeError, ValueRangeError
 from pixlearn.features._vj_lookups import cached_lookups, signed_area, stage_margin
-from pixlearn.features._vj_pyramid import resize_level
-from pixlearn.features._vj_scan import scan_level
+from pixlearn.features._vj_pyramid import resize_levels
+from pixlearn.features._vj_scan import scan_level, scan_levels
 from pixlearn.features.haar import _corner_table
 from pixlearn.features.hog_detector import _grey
 from pixlearn.features.integral import integral_image
@@ -261,12 +261,13 @@ class ViolaJones:
     ) -> list[tuple[Tensor, float]]:
         """The image pyramid: ``(level, scale)`` from scale ``start`` while the window fits."""
         h, w = image.shape[-2:]
-        out, s = [], start
+        scales, s = [], start
         while round(h / s) >= self.window[0] and round(w / s) >= self.window[1]:
-            size = (round(h / s), round(w / s))
-            out.append((image if s == 1.0 else resize_level(image, size), s))
+            scales.append(s)
             s *= scale_factor
-        return out
+        sizes = [(round(h / s), round(w / s)) for s in scales if s != 1.0]
+        levels = iter(resize_levels(image, sizes))  # one pass over the pyramid
+        return [(image if s == 1.0 else next(levels), s) for s in scales]
 
     def detect(
         self,
@@ -323,10 +324,11 @@ class ViolaJones:
         step = check_int(step, "step", min_value=1)
         min_neighbors = check_int(min_neighbors, "min_neighbors", min_value=0)
         check_range(eps, "eps", 0, None)
-        lookups = cached_lookups(self)
+        levels = [level for level, _ in self._levels(img, scale_factor)]
+        grey = [_as_numpy(level) for level in levels]
+        found = scan_levels(grey, self.window, step, cached_lookups(self), _EPS_STD)
         boxes, scores = [], []
-        for level, _ in self._levels(img, scale_factor):
-            b, s = scan_level(_as_numpy(level), self.window, step, lookups, _EPS_STD)
+        for level, (b, s) in zip(levels, found, strict=True):
             sy, sx = img.shape[0] / level.shape[0], img.shape[1] / level.shape[1]
             boxes.append(torch.from_numpy(b * np.array([sx, sy, sx, sy])))  # input pixels
             scores.append(torch.from_numpy(s))
