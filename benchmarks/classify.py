@@ -264,7 +264,7 @@ def main() -> None:
     args = p.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else 5
     print(
         f"torch {torch.__version__}, {platform.processor() or platform.machine()}, "
         f"{torch.get_num_threads()} threads"
