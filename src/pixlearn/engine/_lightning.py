@@ -93,24 +93,23 @@ class _RichBar(RichProgressBar):
         steps = getattr(self.trainer.lightning_module, "steps_per_epoch", None)
         return super().total_train_batches if steps is None else steps
 
-    def tick(self, trainer: L.Trainer, pl_module: Any, *, last: bool = False) -> None:
+    def tick(self, trainer: L.Trainer, pl_module: Any) -> None:
         """Show the mini-batches of this epoch done so far (``pl_module.steps_done``), if
-        ``every`` seconds have passed since the last drawing or ``last``."""
-        now = time.monotonic()
-        if last or now - self._drawn >= self.every:
-            done = pl_module.steps_done
-            super().on_train_batch_end(trainer, pl_module, None, None, done - 1)
-            self._drawn = now
+        ``every`` seconds have passed since the last drawing."""
+        self._draw(trainer, pl_module, pl_module.steps_done, last=False)
 
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        if hasattr(pl_module, "steps_done"):  # a TaskModule: its mini-batches
-            self.tick(trainer, pl_module, last=batch_idx + 1 >= trainer.num_training_batches)
-            return
+        # a TaskModule counts its mini-batches; any other module Lightning's batches
+        done = getattr(pl_module, "steps_done", batch_idx + 1)
+        self._draw(trainer, pl_module, done, batch_idx + 1 >= trainer.num_training_batches)
+
+    def _draw(self, trainer: L.Trainer, pl_module: Any, done: int, last: bool) -> None:
+        """Lightning's update of the bar to ``done`` batches, at most every ``every`` s."""
         now = time.monotonic()
-        if now - self._drawn >= self.every or batch_idx + 1 >= trainer.num_training_batches:
-            super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        if last or now - self._drawn >= self.every:
+            super().on_train_batch_end(trainer, pl_module, None, None, done - 1)
             self._drawn = now
 
     def get_metrics(self, trainer: L.Trainer, pl_module: Any) -> dict[str, Any]:

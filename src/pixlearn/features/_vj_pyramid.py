@@ -53,11 +53,6 @@ def _rows(x: np.ndarray, n_out: int) -> np.ndarray:
     return out
 
 
-def resize_level(image: Tensor, size: tuple[int, int]) -> Tensor:
-    """``resize(image, size)`` (linear, anti-aliased) of a grey ``(H, W)`` image, bitwise."""
-    return resize_levels(image, [size])[0]
-
-
 def resize_levels(image: Tensor, sizes: Sequence[tuple[int, int]]) -> list[Tensor]:
     """``resize(image, size)`` of a grey ``(H, W)`` image for each size, bitwise; the levels
     that resize the columns first share one transposed copy of the image, and a level may be
