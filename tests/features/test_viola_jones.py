@@ -131,6 +131,29 @@ def test_stage_targets_hold_on_the_training_data(small):
         assert h["n_features"] == len(vj.stages[i]["alpha"]) <= cap
 
 
+def test_gentle_boosting_gives_stages_of_the_same_form(small, tmp_path):
+    """Gentle AdaBoost's stages meet the same per-stage targets, keep positive votes, and are
+    saved, loaded and scanned like discrete ones."""
+    _, photos = small
+    faces, others = _split("train")
+    vj = ViolaJones(n_stages=3, n_features=300, max_stage_features=(4, 8), boosting="gentle")
+    g = torch.Generator().manual_seed(0)
+    vj.fit(faces[:30], others, negative_images=photos, max_negatives=300, generator=g)
+    assert len(vj.stages) == 3
+    for i, (st, h) in enumerate(zip(vj.stages, vj.history, strict=True)):
+        assert h["detection_rate"] >= vj.stage_detection_rate
+        assert (
+            h["false_positive_rate"] <= vj.stage_false_positive_rate
+            or h["n_features"] == (vj.max_stage_features[min(i, 1)])
+        )
+        assert bool((st["alpha"] > 0).all())
+    vj.save(tmp_path / "gentle.json")
+    loaded = ViolaJones.load(tmp_path / "gentle.json")
+    img = photos[1]
+    assert torch.equal(loaded.detect(img, min_neighbors=0)[0], vj.detect(img, min_neighbors=0)[0])
+    assert torch.equal(loaded.predict(faces), vj.predict(faces))
+
+
 def test_the_cascade_is_monotone(small):
     """A window accepted by k stages was accepted by the first k - 1."""
     vj, photos = small
@@ -338,6 +361,8 @@ def test_errors(bundled):
         ViolaJones().fit(faces, others[:, :20])
     with pytest.raises(ValueError, match="max_stage_features"):
         ViolaJones(max_stage_features=(4, 0))
+    with pytest.raises(ValueError, match="boosting"):
+        ViolaJones(boosting="real")
     with pytest.raises(ValueError, match="image"):
         bundled.detect(torch.rand(20, 40))
     with pytest.raises(ValueError, match="image"):

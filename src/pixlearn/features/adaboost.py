@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-__all__ = ["best_stump", "boosted_stage"]
+__all__ = ["best_regression_stump", "best_stump", "boosted_stage"]
 
 
 def _tie_mask(values_sorted: Tensor) -> Tensor:
@@ -73,6 +73,43 @@ def best_stump(
     return f, thr, pol, err
 
 
+def best_regression_stump(
+    values_sorted: Tensor, order: Tensor, weights: Tensor, y: Tensor, *, ties: Tensor
+) -> tuple[int, float, float, float]:
+    r"""The regression stump of least weighted squared error (Gentle AdaBoost's weak learner).
+
+    Args:
+        values_sorted, order, ties: as :func:`best_stump`.
+        weights: ``(N,)`` sample weights summing to 1.
+        y: ``(N,)`` targets, +1 for a positive, -1 for a negative.
+
+    Returns:
+        ``(feature, threshold, a, b)``: the stump answers ``a`` below the threshold and ``b``
+        above it, each the weighted mean of ``y`` on its side.
+
+    Notes:
+        With :math:`W_L, S_L` the weight and the weighted sum of :math:`y` at or below a split
+        (:math:`W_R = 1 - W_L`, :math:`S_R = S - S_L` above it), the weighted squared error
+        :math:`\sum_i w_i (y_i - f(x_i))^2 = 1 - S_L^2 / W_L - S_R^2 / W_R` is least where
+        :math:`S_L^2 / W_L + S_R^2 / W_R` is largest; cumulative sums give it for all splits.
+    """
+    w = weights[order]  # (F, N)
+    s_left = (weights * y)[order].cumsum(1)  # (F, N)
+    w_left = w.cumsum(1)
+    s_total = float((weights * y).sum())
+    w_right = (1.0 - w_left).clamp_(min=1e-300)
+    gain = s_left.square() / w_left.clamp(min=1e-300)
+    gain.add_((s_total - s_left).square_().div_(w_right))
+    gain.masked_fill_(ties, -1.0)
+    gain[:, -1] = -1.0  # every sample on one side: a constant, not a split
+    flat = int(gain.argmax())
+    f, j = divmod(flat, gain.shape[1])
+    wl, sl = float(w_left[f, j]), float(s_left[f, j])
+    a, b = sl / max(wl, 1e-300), (s_total - sl) / max(1.0 - wl, 1e-300)
+    v = values_sorted[f]
+    return f, float(v[j] + v[j + 1]) / 2, a, b
+
+
 def boosted_stage(
     feats: Tensor,
     labels: Tensor,
@@ -81,6 +118,7 @@ def boosted_stage(
     detection_rate: float,
     false_positive_rate: float,
     threshold_slack: float = 0.0,
+    boosting: str = "discrete",
 ) -> dict[str, Any]:
     """One AdaBoost stage of a cascade on the feature matrix ``(N, F)``; labels 1 face / 0 other.
 
@@ -89,6 +127,13 @@ def boosted_stage(
     ``false_positive_rate`` of the others, or ``max_features`` stumps are in it. A
     ``threshold_slack`` ``m > 0`` lowers the threshold further by ``m sum_t alpha_t``: a safety
     margin for faces not seen in training, paid for with more stumps.
+
+    ``boosting="gentle"`` uses Gentle AdaBoost instead (Friedman, Hastie and Tibshirani 2000):
+    each round fits the regression stump of :func:`best_regression_stump` to the targets
+    :math:`y = \\pm 1` and updates :math:`w \\leftarrow w e^{-y f(x)}`; the stump answers
+    :math:`a` or :math:`b`, kept as the vote :math:`|a - b|` on the side of the larger one
+    (the constant :math:`\\min(a, b)` adds the same to every score, so the threshold chosen on
+    the faces' scores absorbs it).
 
     Returns:
         ``{"feature": (T,) int64, "threshold", "polarity", "alpha": (T,) float64,
@@ -105,6 +150,7 @@ def boosted_stage(
     n_neg = labels.numel() - n_pos
     lab = labels.to(torch.float64)
     is_pos = labels.bool()
+    y = 2 * lab - 1  # +1 face, -1 other (Gentle AdaBoost's targets)
     # w_i = 1/(2P) for faces, 1/(2N) for non-faces
     weights = torch.where(is_pos, 1 / (2 * n_pos), 1 / (2 * n_neg)).to(torch.float64)
     values_sorted, order = feats.T.sort(1)  # (F, N) each
@@ -114,14 +160,25 @@ def boosted_stage(
     stage_thr = 0.0
     for _ in range(max_features):
         weights = weights / weights.sum()
-        f, thr, pol, err = best_stump(values_sorted, order, weights, lab, ties=ties)
-        err = min(max(err, 1e-10), 1 - 1e-10)
-        # beta = e / (1 - e), alpha = log(1 / beta)
-        beta = err / (1 - err)
-        alpha = math.log(1 / beta)
-        h = (pol * feats[:, f] < pol * thr).to(torch.float64)  # (N,)
-        # correctly classified samples are down-weighted: w <- w beta^(1 - e_i)
-        weights = weights * torch.where(h == lab, beta, 1.0)
+        if boosting == "gentle":
+            f, thr, a, b = best_regression_stump(values_sorted, order, weights, y, ties=ties)
+            # f(x) = b + (a - b) [x < thr]: a vote alpha = |a - b| on the side of the larger
+            # answer (the constant part shifts every score alike and so drops out of the
+            # stage threshold, which is chosen on the faces' scores)
+            pol, alpha = (1, a - b) if a >= b else (-1, b - a)
+            below = feats[:, f] < thr
+            h = (pol * feats[:, f] < pol * thr).to(torch.float64)  # (N,)
+            # w <- w exp(-y f(x))
+            weights = weights * torch.exp(-y * torch.where(below, a, b))
+        else:
+            f, thr, pol, err = best_stump(values_sorted, order, weights, lab, ties=ties)
+            err = min(max(err, 1e-10), 1 - 1e-10)
+            # beta = e / (1 - e), alpha = log(1 / beta)
+            beta = err / (1 - err)
+            alpha = math.log(1 / beta)
+            h = (pol * feats[:, f] < pol * thr).to(torch.float64)  # (N,)
+            # correctly classified samples are down-weighted: w <- w beta^(1 - e_i)
+            weights = weights * torch.where(h == lab, beta, 1.0)
         score = score + alpha * h
         picks.append((f, thr, pol, alpha))
         # lower the stage threshold until the detection target holds on the faces

@@ -244,6 +244,7 @@ def fit_cascade(
             detection_rate=vj.stage_detection_rate,
             false_positive_rate=vj.stage_false_positive_rate,
             threshold_slack=vj.threshold_slack,
+            boosting=vj.boosting,
         )
         stage["coords"] = coords[stage.pop("feature")].clone()
         vj.stages.append(stage)
