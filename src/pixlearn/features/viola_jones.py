@@ -72,10 +72,8 @@ class ViolaJones:
             margin for unseen faces; the stage then needs more stumps to meet its
             false-positive target).
         feature_type: restrict the candidates to these types (default all five).
-        boosting: the stages' booster: ``"discrete"`` (Viola and Jones' AdaBoost, a stump
-            votes :math:`\alpha = \log((1 - e) / e)`) or ``"gentle"`` (Gentle AdaBoost,
-            least-squares regression stumps, as OpenCV's cascade trainer uses by default);
-            both give stages of the same form.
+        boosting: ``"discrete"`` (Viola and Jones' AdaBoost) or ``"gentle"`` (Gentle
+            AdaBoost's least-squares stumps, OpenCV's default); the stages have one form.
 
     Example:
         >>> g = torch.Generator().manual_seed(0)
@@ -306,15 +304,11 @@ class ViolaJones:
 
         Notes:
             Defaults checked on real photos of people never used in training
-            (``train_face_cascade.py --validate``: Grace Hopper's portrait and the
-            cameraman): at the defaults the face is found with one false detection; the
-            validation rule would pick ``min_neighbors=4``, which drops that false group but
-            also groups of 4 raw windows, as many as a small face gets (the astronaut's), so
-            the default stays OpenCV's 3. An earlier check on LFW val faces pasted into
-            photos had no setting without false detections. On a cluttered photo of six
-            people at a card table (heads ignored) the bundled cascade makes 21 false
-            detections at the defaults, OpenCV's frontal-face cascade 3: trained on 80 faces,
-            it is a teaching detector, not OpenCV's.
+            (``train_face_cascade.py --validate``): Grace Hopper's face is found, with one
+            false detection on the cameraman (none with ``min_neighbors=4``, which would also
+            drop the astronaut's face, a group of 4, so the default stays OpenCV's 3) and 21
+            on a cluttered card-table photo, where OpenCV's cascade makes 3: trained on 80
+            faces, the bundled cascade is a teaching detector, not OpenCV's.
 
         Example:
             >>> vj = ViolaJones.pretrained()
