@@ -237,7 +237,7 @@ def mining_images(photos: tuple[str, ...], config: dict) -> list[torch.Tensor]:
     ``config["max_side"]``) and, with ``config["mirror"]``, their mirror images (Haar features
     are not mirror-symmetric, so a mirrored texture gives other false positives)."""
     images = [photo(n, config["max_side"]) for n in photos]
-    if config.get("people_photos"):
+    if config["people_photos"]:
         images += [photo(n, config["max_side"], c) for n, crops in PEOPLE_CROPS for c in crops]
     return images + [im.flip(-1) for im in images] if config["mirror"] else images
 
@@ -250,11 +250,11 @@ def train(
     """The cascade of ``config`` trained on the LFW ``splits`` and on ``photos`` (default:
     ``TRAIN_PHOTOS``, plus ``EXTRA_PHOTOS`` with ``config["extra_photos"]``)."""
     if photos is None:
-        photos = TRAIN_PHOTOS + (EXTRA_PHOTOS if config.get("extra_photos") else ())
+        photos = TRAIN_PHOTOS + (EXTRA_PHOTOS if config["extra_photos"] else ())
     g = torch.Generator().manual_seed(config["seed"])
     parts = [lfw(split) for split in splits]
     faces, others = torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
-    turned = [rotate(faces, a, border="replicate") for a in config.get("rotations", ())]
+    turned = [rotate(faces, a, border="replicate") for a in config["rotations"]]
     faces = torch.cat([faces, *turned])
     vj = ViolaJones(
         (25, 25),

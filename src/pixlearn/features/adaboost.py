@@ -166,10 +166,9 @@ def boosted_stage(
             # answer (the constant part shifts every score alike and so drops out of the
             # stage threshold, which is chosen on the faces' scores)
             pol, alpha = (1, a - b) if a >= b else (-1, b - a)
-            below = feats[:, f] < thr
             h = (pol * feats[:, f] < pol * thr).to(torch.float64)  # (N,)
             # w <- w exp(-y f(x))
-            weights = weights * torch.exp(-y * torch.where(below, a, b))
+            weights = weights * torch.exp(-y * torch.where(feats[:, f] < thr, a, b))
         else:
             f, thr, pol, err = best_stump(values_sorted, order, weights, lab, ties=ties)
             err = min(max(err, 1e-10), 1 - 1e-10)
